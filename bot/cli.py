@@ -1,0 +1,181 @@
+"""The `steward` command: run the bot, manage the database, print the manifest, check the audit chain."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from typing import Annotated
+
+import typer
+import yaml
+
+from bot.config import ConfigError, Settings, load_settings
+
+cli = typer.Typer(help="Steward: keeps AI systems alive after they leave the pilot.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+audit_cli = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(audit_cli, name="audit")
+
+log = logging.getLogger("steward")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        typer.echo(f"steward: configuration error: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _engine(settings: Settings, migrate: bool = True):
+    from bot.runtime import make_engine_for
+
+    try:
+        return make_engine_for(settings, migrate=migrate)
+    except Exception as exc:  # the database is unreachable or refuses us: one line, not a traceback
+        typer.echo(f"steward: DATABASE_URL: cannot open the database ({type(exc).__name__}: "
+                   f"{str(exc).splitlines()[0][:200]})", err=True)
+        raise typer.Exit(2) from None
+
+
+MISSING_CREDENTIALS = """\
+steward: cannot connect to Slack yet; missing {missing}.
+
+To get them:
+  1. Print the app manifest:   steward manifest            (Socket Mode, no public URL needed)
+                               steward manifest --url https://steward.example.com   (HTTP mode)
+  2. At https://api.slack.com/apps choose "Create New App" > "From a manifest", pick your
+     workspace and paste it.
+  3. Install the app to the workspace, then copy:
+       SLACK_BOT_TOKEN       OAuth & Permissions > Bot User OAuth Token (xoxb-...)
+       SLACK_SIGNING_SECRET  Basic Information > App Credentials > Signing Secret (HTTP mode)
+       SLACK_APP_TOKEN       Basic Information > App-Level Tokens, scope connections:write
+                             (xapp-..., Socket Mode only)
+  4. Put them in .env (see .env.example) and run `steward run` again.
+
+The database is ready at {database}; `steward manifest` and `steward db upgrade` work without Slack.
+"""
+
+
+@cli.command()
+def run(
+    host: Annotated[str, typer.Option(help="Address to listen on in HTTP mode.")] = "0.0.0.0",
+) -> None:
+    """Start the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on STEWARD_PORT."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    settings = _settings()
+    engine = _engine(settings)
+    missing = settings.missing_slack_credentials()
+    if missing:
+        from sqlalchemy.engine import make_url
+
+        typer.echo(MISSING_CREDENTIALS.format(missing=" and ".join(missing),
+                                              database=make_url(settings.database_url).render_as_string()),
+                   err=True)
+        raise typer.Exit(2)
+    from bot.runtime import build_runtime
+
+    try:
+        runtime = build_runtime(settings, engine=engine)
+    except Exception as exc:  # auth.test failed: a wrong token or an unreachable SLACK_API_URL
+        typer.echo(f"steward: SLACK_BOT_TOKEN/SLACK_API_URL: Slack did not accept the bot token "
+                   f"({str(exc).splitlines()[0][:200]})", err=True)
+        raise typer.Exit(2) from None
+    runtime.start_background()
+    stop = threading.Event()
+
+    def _terminate(signum, _frame):
+        log.info("signal %s: stopping", signum)
+        stop.set()
+
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
+        signal.signal(signal.SIGTERM, _terminate)
+        signal.signal(signal.SIGINT, _terminate)
+        handler.connect()
+        log.info("Steward is running in Socket Mode")
+        stop.wait()
+        handler.close()
+    else:
+        from bot.server import make_http_server, make_wsgi_app
+
+        server = make_http_server(make_wsgi_app(runtime.app, runtime.services), host=host,
+                                  port=settings.steward_port)
+        log.info("Steward is listening on http://%s:%s/slack/events", host, server.effective_port)
+
+        def _close(signum, _frame):
+            # waitress's run() treats SystemExit as "finish the requests in flight, then stop".
+            log.info("signal %s: stopping", signum)
+            raise SystemExit(0)
+
+        signal.signal(signal.SIGTERM, _close)
+        signal.signal(signal.SIGINT, _close)
+        server.run()
+    runtime.stop()
+    log.info("Steward stopped")
+
+
+@cli.command()
+def manifest(url: Annotated[str | None, typer.Option(help="Public base URL (HTTP mode); omit for Socket Mode.")]
+             = None) -> None:
+    """Print the Slack app manifest (YAML) to paste into api.slack.com/apps."""
+    from urllib.parse import urlparse
+
+    from bot.manifest import build_manifest
+
+    if url is not None:
+        parsed = urlparse(url)
+        if parsed.scheme != "https" or not parsed.netloc:
+            typer.echo("steward: --url must be a public https URL such as https://steward.example.com", err=True)
+            raise typer.Exit(2)
+    typer.echo(yaml.safe_dump(build_manifest(url), sort_keys=False, allow_unicode=True), nl=False)
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations."""
+    from storage.db import current_revision
+
+    settings = _settings()
+    engine = _engine(settings)
+    typer.echo(f"database at revision {current_revision(engine)}")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check every workspace's hash chain and name the first broken event."""
+    from sqlmodel import Session, select
+
+    from storage.audit import verify_chain
+    from storage.models import AuditEvent, AuditHead
+
+    engine = _engine(_settings(), migrate=False)
+    broken = False
+    with Session(engine) as session:
+        teams = set(session.exec(select(AuditHead.team_id))) | set(session.exec(select(AuditEvent.team_id)))
+        for team_id in sorted(teams):
+            checked, problem = verify_chain(session, team_id)
+            if problem is None:
+                typer.echo(f"{team_id}: {checked} events, chain intact")
+            else:
+                broken = True
+                typer.echo(f"{team_id}: BROKEN at event {problem.seq}: {problem.reason} "
+                           f"({checked} events verified before it)")
+    if not teams:
+        typer.echo("no audit events yet")
+    raise typer.Exit(1 if broken else 0)
+
+
+def main() -> None:
+    try:
+        cli()
+    except ConfigError as error:  # pragma: no cover - settings errors are caught in _settings
+        typer.echo(f"steward: configuration error: {error}", err=True)
+        sys.exit(2)

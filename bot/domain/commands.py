@@ -1,0 +1,232 @@
+"""Parse the text after `/steward` into a typed command, or a UsageError showing the right form."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.domain.vocabulary import ROLE_ALIASES, Role, Stage, role_named
+from bot.errors import UsageError
+
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
+MAX_NAME = 80
+_TOKENS = re.compile(r"<[^>]*>|\S+")
+
+USAGE = {
+    "help": "/steward help",
+    "initiative create": "/steward initiative create <key> <name...> [stage=<stage>] [since=<YYYY-MM-DD>] "
+    "[tz=<IANA zone>] [country=<XX>]",
+    "initiative list": "/steward initiative list",
+    "initiative show": "/steward initiative show <key>",
+    "role assign": "/steward role assign <key> <role> <@user>",
+    "role unassign": "/steward role unassign <key> <role>",
+}
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class InitiativeCreate:
+    key: str
+    name: str
+    stage: Stage = Stage.READINESS
+    since: date | None = None
+    timezone: str | None = None
+    country: str | None = None
+
+    @property
+    def is_import(self) -> bool:
+        return self.stage is not Stage.READINESS or self.since is not None
+
+
+@dataclass(frozen=True)
+class InitiativeList:
+    pass
+
+
+@dataclass(frozen=True)
+class InitiativeShow:
+    key: str
+
+
+@dataclass(frozen=True)
+class RoleAssign:
+    key: str
+    role: Role
+    user_id: str
+
+
+@dataclass(frozen=True)
+class RoleUnassign:
+    key: str
+    role: Role
+
+
+Command = Help | InitiativeCreate | InitiativeList | InitiativeShow | RoleAssign | RoleUnassign
+
+
+def tokenize(text: str) -> list[str]:
+    """Split on white space, keeping Slack's escaped mentions `<@U1|name>` whole."""
+    return _TOKENS.findall(text or "")
+
+
+def unescape(text: str) -> str:
+    """Undo Slack's escaping of &, < and > in free text."""
+    return html.unescape(text) if "&" in text else text
+
+
+def parse(text: str) -> Command:
+    """Return the command the text names, or raise UsageError saying what is wrong and the right form."""
+    tokens = tokenize(text)
+    if not tokens or tokens[0].lower() == "help":
+        return Help()
+    group = tokens[0].lower()
+    if group in ("initiative", "role"):
+        if len(tokens) < 2:
+            raise UsageError(f"`{group}` needs a verb.", usage=_usages(group))
+        verb = tokens[1].lower()
+        parser = _PARSERS.get(f"{group} {verb}")
+        if parser is None:
+            raise UsageError(f"`{group} {_shown(tokens[1])}` is not a command.", usage=_usages(group))
+        return parser(tokens[2:])
+    raise UsageError(f"`{_shown(tokens[0])}` is not a command. Try `/steward help`.", usage=_usages(None))
+
+
+def _usages(group: str | None) -> str:
+    return "\n".join(form for name, form in USAGE.items() if group is None or name.startswith(group + " "))
+
+
+def _shown(token: str) -> str:
+    token = unescape(token).replace("`", "'")
+    return token if len(token) <= 30 else token[:29] + "…"
+
+
+def _key(token: str | None, usage: str) -> str:
+    if token is None:
+        raise UsageError("The initiative key is missing.", usage=usage)
+    if not KEY_PATTERN.match(token):
+        raise UsageError(
+            f"`{_shown(token)}` is not a valid initiative key: use 2 to 40 lowercase letters, digits or "
+            "dashes, starting with a letter (for example `invoice-triage`).",
+            usage=usage,
+        )
+    return token
+
+
+def _role(token: str | None, usage: str) -> Role:
+    if token is None:
+        raise UsageError("The role is missing.", usage=usage)
+    role = role_named(token)
+    if role is None:
+        names = ", ".join(f"`{alias}`" for alias in ROLE_ALIASES)
+        raise UsageError(f"`{_shown(token)}` is not a role. Roles: {names}.", usage=usage)
+    return role
+
+
+def _no_more(tokens: list[str], usage: str) -> None:
+    if tokens:
+        raise UsageError(f"Unexpected `{_shown(tokens[0])}` at the end.", usage=usage)
+
+
+def _parse_create(tokens: list[str]) -> InitiativeCreate:
+    usage = USAGE["initiative create"]
+    key = _key(tokens[0] if tokens else None, usage)
+    options: dict[str, str] = {}
+    words: list[str] = []
+    for token in tokens[1:]:
+        name, sep, value = token.partition("=")
+        if sep and name.lower() in ("stage", "since", "tz", "country"):
+            if name.lower() in options:
+                raise UsageError(f"`{name.lower()}=` is given twice.", usage=usage)
+            options[name.lower()] = value
+        else:
+            words.append(token)
+    name = unescape(" ".join(words)).strip()
+    if not name:
+        raise UsageError("The initiative name is missing.", usage=usage)
+    if len(name) > MAX_NAME:
+        raise UsageError(f"The name is {len(name)} characters long; at most {MAX_NAME} are allowed.", usage=usage)
+    if "<" in name or ">" in name:
+        raise UsageError("The name cannot contain mentions, links or the characters < and >.", usage=usage)
+    stage = Stage.READINESS
+    if "stage" in options:
+        try:
+            stage = Stage(options["stage"].lower())
+        except ValueError:
+            stages = ", ".join(f"`{s}`" for s in Stage if s is not Stage.RETIRED)
+            raise UsageError(f"`{_shown(options['stage'])}` is not a stage. Stages: {stages}.", usage=usage) from None
+        if stage is Stage.RETIRED:
+            raise UsageError("An initiative cannot be created retired.", usage=usage)
+    since = None
+    if "since" in options:
+        try:
+            since = date.fromisoformat(options["since"])
+        except ValueError:
+            raise UsageError(f"`{_shown(options['since'])}` is not a date; write YYYY-MM-DD.", usage=usage) from None
+    timezone = None
+    if "tz" in options:
+        timezone = options["tz"]
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise UsageError(
+                f"`{_shown(timezone)}` is not a time zone; use an IANA name such as `Europe/Berlin`.", usage=usage
+            ) from None
+    country = None
+    if "country" in options:
+        country = options["country"].upper()
+        if not COUNTRY_PATTERN.match(country):
+            raise UsageError(
+                f"`{_shown(options['country'])}` is not a country code; use two letters such as `DE`.", usage=usage
+            )
+    return InitiativeCreate(key=key, name=name, stage=stage, since=since, timezone=timezone, country=country)
+
+
+def _parse_list(tokens: list[str]) -> InitiativeList:
+    _no_more(tokens, USAGE["initiative list"])
+    return InitiativeList()
+
+
+def _parse_show(tokens: list[str]) -> InitiativeShow:
+    usage = USAGE["initiative show"]
+    key = _key(tokens[0] if tokens else None, usage)
+    _no_more(tokens[1:], usage)
+    return InitiativeShow(key=key)
+
+
+def _parse_assign(tokens: list[str]) -> RoleAssign:
+    usage = USAGE["role assign"]
+    key = _key(tokens[0] if tokens else None, usage)
+    role = _role(tokens[1] if len(tokens) > 1 else None, usage)
+    if len(tokens) < 3:
+        raise UsageError("The person is missing: mention them, as in `@dana`.", usage=usage)
+    match = USER_MENTION.match(tokens[2])
+    if not match:
+        raise UsageError(f"`{_shown(tokens[2])}` is not a person: mention them, as in `@dana`.", usage=usage)
+    _no_more(tokens[3:], usage)
+    return RoleAssign(key=key, role=role, user_id=match.group(1))
+
+
+def _parse_unassign(tokens: list[str]) -> RoleUnassign:
+    usage = USAGE["role unassign"]
+    key = _key(tokens[0] if tokens else None, usage)
+    role = _role(tokens[1] if len(tokens) > 1 else None, usage)
+    _no_more(tokens[2:], usage)
+    return RoleUnassign(key=key, role=role)
+
+
+_PARSERS = {
+    "initiative create": _parse_create,
+    "initiative list": _parse_list,
+    "initiative show": _parse_show,
+    "role assign": _parse_assign,
+    "role unassign": _parse_unassign,
+}

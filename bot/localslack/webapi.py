@@ -1,0 +1,348 @@
+"""A Slack Web API server on 127.0.0.1 that keeps channels, messages and threads, and records every call.
+
+It serves the methods Steward calls, answers like Slack (ok/error JSON, 429 with Retry-After), and
+can be told to fail: the test suite uses it as Slack, and so will the sandbox.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    token: str | None
+
+
+@dataclass
+class Fault:
+    method: str
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+    drop: bool = False  # close the connection without answering (a timeout or reset, to the client)
+    channel: str | None = None
+    times: int | None = 1  # None: until cleared
+
+
+@dataclass
+class SlackState:
+    team_id: str = "T0LOCAL"
+    bot_user_id: str = "UBOTSTEWARD"
+    channels: dict[str, dict] = field(default_factory=dict)
+    messages: dict[str, list[dict]] = field(default_factory=dict)
+    views: list[dict] = field(default_factory=list)
+    files: dict[str, dict] = field(default_factory=dict)
+    responses: list[dict] = field(default_factory=list)
+    ephemerals: list[dict] = field(default_factory=list)
+
+
+class LocalSlack:
+    """The server. `start()` binds 127.0.0.1 on a free port; `api_url` is the base for WebClient."""
+
+    def __init__(self, *, token: str = "xoxb-local-token", host: str = "127.0.0.1", port: int = 0):
+        self.token = token
+        self.state = SlackState()
+        self.calls: list[Call] = []
+        self.faults: list[Fault] = []
+        self.lock = threading.RLock()
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+        self.add_channel("C0GENERAL", "general")
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def start(self) -> LocalSlack:
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="local-slack", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- set-up and inspection -------------------------------------------------------------------
+    def add_channel(self, channel_id: str, name: str, *, private: bool = False, member: bool = True) -> None:
+        with self.lock:
+            self.state.channels[channel_id] = {"id": channel_id, "name": name, "is_private": private,
+                                               "is_member": member, "archived": False}
+            self.state.messages.setdefault(channel_id, [])
+
+    def fail(self, method: str, **kwargs) -> Fault:
+        """Make the next call(s) of `method` fail: status=429/500, error='channel_not_found', drop=True."""
+        fault = Fault(method=method, **kwargs)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method]
+
+    def posts(self, channel: str | None = None) -> list[dict]:
+        """Messages posted by the bot (top level and in threads), oldest first."""
+        with self.lock:
+            channels = [channel] if channel else list(self.state.messages)
+            found = [m for c in channels for m in self.state.messages.get(c, [])]
+        return sorted(found, key=lambda m: float(m["ts"]))
+
+    def thread(self, channel: str, thread_ts: str) -> list[dict]:
+        return [m for m in self.posts(channel) if m.get("thread_ts") == thread_ts]
+
+    def message(self, channel: str, ts: str) -> dict | None:
+        return next((m for m in self.posts(channel) if m["ts"] == ts), None)
+
+    def reset_calls(self) -> None:
+        with self.lock:
+            self.calls.clear()
+
+    # -- the API ---------------------------------------------------------------------------------
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def handle(self, method: str, args: dict[str, Any], token: str | None) -> tuple[int, dict, dict]:
+        """Answer one Web API call: (status, headers, body)."""
+        with self.lock:
+            self.calls.append(Call(method, args, token))
+            fault = self._take_fault(method, args)
+        if fault is not None:
+            if fault.drop:
+                return -1, {}, {}
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            if fault.status == 429:
+                return 429, headers, {"ok": False, "error": "ratelimited"}
+            if fault.status >= 500:
+                return fault.status, headers, {"ok": False, "error": fault.error or "internal_error"}
+            return 200, headers, {"ok": False, "error": fault.error or "fatal_error"}
+        if method != "auth.test" and token != self.token:
+            return 200, {}, {"ok": False, "error": "invalid_auth"}
+        handler = getattr(self, "_api_" + method.replace(".", "_"), None)
+        if handler is None:
+            return 200, {}, {"ok": False, "error": "unknown_method"}
+        with self.lock:
+            return 200, {}, handler(args)
+
+    def _take_fault(self, method: str, args: dict) -> Fault | None:
+        for fault in self.faults:
+            if fault.method == method and (fault.channel is None or fault.channel == args.get("channel")):
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+                return fault
+        return None
+
+    def _channel_error(self, channel: str | None, *, posting: bool = True) -> str | None:
+        info = self.state.channels.get(channel or "")
+        if info is None:
+            return "channel_not_found"
+        if info["archived"]:
+            return "is_archived"
+        if posting and not info["is_member"] and info["is_private"]:
+            return "not_in_channel"
+        return None
+
+    def _api_auth_test(self, args):
+        return {"ok": True, "url": "http://localhost/", "team": "Local", "user": "steward",
+                "team_id": self.state.team_id, "user_id": self.state.bot_user_id, "bot_id": "BSTEWARD"}
+
+    def _api_chat_postMessage(self, args):
+        channel = args.get("channel")
+        error = self._channel_error(channel)
+        if error:
+            return {"ok": False, "error": error}
+        if not args.get("text") and not args.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        blocks = _as_json(args.get("blocks"))
+        if blocks is not None and len(blocks) > 50:
+            return {"ok": False, "error": "invalid_blocks"}
+        thread_ts = args.get("thread_ts")
+        if thread_ts and not any(m["ts"] == thread_ts for m in self.state.messages[channel]):
+            return {"ok": False, "error": "thread_not_found"}
+        message = {"type": "message", "channel": channel, "ts": self._next_ts(), "text": args.get("text", ""),
+                   "blocks": blocks or [], "user": self.state.bot_user_id, "edited": False}
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        self.state.messages[channel].append(message)
+        return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
+
+    def _api_chat_update(self, args):
+        channel, ts = args.get("channel"), args.get("ts")
+        error = self._channel_error(channel)
+        if error:
+            return {"ok": False, "error": error}
+        message = next((m for m in self.state.messages[channel] if m["ts"] == ts), None)
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        message["text"] = args.get("text", message["text"])
+        if "blocks" in args:
+            message["blocks"] = _as_json(args["blocks"]) or []
+        message["edited"] = True
+        return {"ok": True, "channel": channel, "ts": ts, "text": message["text"]}
+
+    def _api_chat_postEphemeral(self, args):
+        self.state.ephemerals.append({"channel": args.get("channel"), "user": args.get("user"),
+                                      "text": args.get("text"), "blocks": _as_json(args.get("blocks")) or []})
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _api_conversations_join(self, args):
+        info = self.state.channels.get(args.get("channel", ""))
+        if info is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if info["is_private"]:
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+        info["is_member"] = True
+        return {"ok": True, "channel": {"id": info["id"], "name": info["name"]}}
+
+    def _api_conversations_info(self, args):
+        info = self.state.channels.get(args.get("channel", ""))
+        if info is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": dict(info)}
+
+    def _api_conversations_history(self, args):
+        channel = args.get("channel")
+        if channel not in self.state.messages:
+            return {"ok": False, "error": "channel_not_found"}
+        top = [m for m in self.state.messages[channel] if "thread_ts" not in m]
+        return {"ok": True, "messages": list(reversed(top)), "has_more": False}
+
+    def _api_users_info(self, args):
+        user = args.get("user", "")
+        return {"ok": True, "user": {"id": user, "name": user.lower(), "tz": "UTC", "real_name": user}}
+
+    def _api_views_open(self, args):
+        view = _as_json(args.get("view")) or {}
+        record = {"id": f"V{next(self._ids):08d}", "trigger_id": args.get("trigger_id"), "view": view,
+                  "kind": "modal"}
+        self.state.views.append(record)
+        return {"ok": True, "view": {"id": record["id"], **view}}
+
+    def _api_views_update(self, args):
+        return self._api_views_open(args)
+
+    def _api_views_publish(self, args):
+        view = _as_json(args.get("view")) or {}
+        record = {"id": f"V{next(self._ids):08d}", "user_id": args.get("user_id"), "view": view, "kind": "home"}
+        self.state.views.append(record)
+        return {"ok": True, "view": {"id": record["id"], **view}}
+
+    def _api_files_getUploadURLExternal(self, args):
+        file_id = f"F{next(self._ids):08d}"
+        self.state.files[file_id] = {"id": file_id, "name": args.get("filename"), "length": args.get("length"),
+                                     "content": None}
+        return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+    def _api_files_completeUploadExternal(self, args):
+        files = _as_json(args.get("files")) or []
+        shared = []
+        for item in files:
+            record = self.state.files.get(item.get("id"))
+            if record is None or record["content"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            record.update(title=item.get("title"), channel=args.get("channel_id"), thread_ts=args.get("thread_ts"))
+            shared.append({"id": record["id"], "title": record["title"]})
+            channel = args.get("channel_id")
+            if channel in self.state.messages:
+                message = {"type": "message", "channel": channel, "ts": self._next_ts(),
+                           "text": args.get("initial_comment", ""), "blocks": [], "files": [record["id"]],
+                           "user": self.state.bot_user_id, "edited": False}
+                if args.get("thread_ts"):
+                    message["thread_ts"] = args["thread_ts"]
+                self.state.messages[channel].append(message)
+        return {"ok": True, "files": shared}
+
+    def receive_upload(self, file_id: str, content: bytes) -> bool:
+        with self.lock:
+            record = self.state.files.get(file_id)
+            if record is None:
+                return False
+            record["content"] = content
+            return True
+
+    def receive_response(self, response_id: str, body: dict) -> None:
+        with self.lock:
+            self.calls.append(Call("response_url", body, None))
+            self.state.responses.append({"id": response_id, **body})
+
+
+def _as_json(value):
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return None
+    return value
+
+
+def _handler_for(slack: LocalSlack):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):  # quiet
+            pass
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            path = urlparse(self.path).path
+            if path.startswith("/upload/"):
+                ok = slack.receive_upload(path.rsplit("/", 1)[1], raw)
+                return self._send(200 if ok else 404, {}, b"OK" if ok else b"no such file", "text/plain")
+            if path.startswith("/response/"):
+                slack.receive_response(path.rsplit("/", 1)[1], json.loads(raw or b"{}"))
+                return self._send(200, {}, b"ok", "text/plain")
+            if not path.startswith("/api/"):
+                return self._send(404, {}, b"not found", "text/plain")
+            method = path[len("/api/"):]
+            content_type = self.headers.get("Content-Type", "")
+            if "json" in content_type:
+                args = json.loads(raw or b"{}")
+            else:
+                args = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+            auth = self.headers.get("Authorization", "")
+            token = auth.removeprefix("Bearer ").strip() or args.pop("token", None)
+            status, headers, body = slack.handle(method, args, token)
+            if status == -1:
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return None
+            return self._send(status, headers, json.dumps(body).encode(), "application/json")
+
+        do_GET = do_POST
+
+        def _send(self, status: int, headers: dict, payload: bytes, content_type: str):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+    return Handler

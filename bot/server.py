@@ -1,0 +1,69 @@
+"""The HTTP face of Steward: Slack's requests at /slack/events and the health check at /healthz."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.services.context import Services
+from storage import outbox
+from storage.db import ping, session_scope
+
+log = logging.getLogger(__name__)
+OVERDUE = timedelta(minutes=5)
+
+
+def health(services: Services, now: datetime | None = None) -> tuple[int, dict]:
+    """Return 200 when the database answers and nothing is stuck, else 503 with the reason."""
+    now = now or datetime.now(UTC)
+    try:
+        ping(services.engine)
+    except Exception as exc:
+        return 503, {"status": "down", "reason": f"database does not answer: {type(exc).__name__}"}
+    with session_scope(services.engine) as session:
+        stuck = outbox.oldest_overdue(session, now=now, grace=OVERDUE)
+    if stuck is not None:
+        minutes = int((now - stuck.due_at).total_seconds() // 60)
+        return 503, {"status": "degraded",
+                     "reason": f"outbox message {stuck.key} is {minutes} minutes overdue"
+                               + (f" (last error: {stuck.last_error})" if stuck.last_error else "")}
+    return 200, {"status": "ok"}
+
+
+def make_wsgi_app(app: App, services: Services):
+    """Return the WSGI application serving Slack and the health check."""
+    slack = SlackRequestHandler(app, path="/slack/events")
+
+    def application(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
+            status, body = health(services)
+            return _json(start_response, status, body)
+        if path == "/slack/events":
+            return slack(environ, start_response)
+        return _json(start_response, 404, {"error": "not found"})
+
+    return application
+
+
+def _json(start_response, status: int, body: dict):
+    reason = {200: "OK", 201: "Created", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+              422: "Unprocessable Entity", 503: "Service Unavailable"}.get(status, "")
+    payload = json.dumps(body).encode()
+    start_response(f"{status} {reason}", [("Content-Type", "application/json"),
+                                          ("Content-Length", str(len(payload)))])
+    return [payload]
+
+
+def make_http_server(wsgi_app, *, host: str, port: int, threads: int = 8, **adjustments):
+    """A waitress server (production-grade, threaded); `.run()` serves, `.close()` stops."""
+    from waitress.server import create_server
+
+    options = dict(threads=threads, ident="steward", connection_limit=200, channel_timeout=30,
+                   clear_untrusted_proxy_headers=True)
+    options.update(adjustments)
+    return create_server(wsgi_app, host=host, port=port, **options)

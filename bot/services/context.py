@@ -1,0 +1,27 @@
+"""What every flow is given: who asks, where, when, and the shared services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from bot.config import Settings
+
+
+@dataclass(frozen=True)
+class Actor:
+    team_id: str
+    user_id: str
+    now: datetime
+    channel_id: str | None = None
+
+
+@dataclass
+class Services:
+    engine: Engine
+    settings: Settings
+    # Called after a flow commits messages to the outbox (wakes the sender in `steward run`).
+    notify_outbox: Callable[[], None] = field(default=lambda: None)

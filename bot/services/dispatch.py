@@ -1,0 +1,31 @@
+"""Route a parsed command to its flow; the one place that knows which flow serves which command."""
+
+from __future__ import annotations
+
+from bot.domain import commands
+from bot.domain.commands import USAGE
+from bot.domain.vocabulary import ROLE_ALIASES, Stage
+from bot.services import initiatives, roles
+from bot.services.context import Actor, Services
+from messages.render import Message, render
+
+
+def show_help(services: Services, actor: Actor, command: commands.Help) -> Message:
+    return render("help", usages=list(USAGE.values()), roles=[f"`{a}`" for a in ROLE_ALIASES],
+                  stages=[f"`{s.value}`" for s in Stage if s is not Stage.RETIRED])
+
+
+FLOWS = {
+    commands.Help: show_help,
+    commands.InitiativeCreate: initiatives.create,
+    commands.InitiativeList: initiatives.list_all,
+    commands.InitiativeShow: initiatives.show,
+    commands.RoleAssign: roles.assign,
+    commands.RoleUnassign: roles.unassign,
+}
+
+
+def execute(services: Services, actor: Actor, text: str) -> Message:
+    """Parse the command text and run its flow; StewardError carries any refusal."""
+    command = commands.parse(text)
+    return FLOWS[type(command)](services, actor, command)

@@ -1,0 +1,140 @@
+"""Render a message kind from its Jinja2 template into Block Kit, checked against Slack's limits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_SECTION_FIELDS = 10
+MAX_FIELD_TEXT = 2000
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_HEADER_TEXT = 150
+MAX_ACTIONS_ELEMENTS = 25
+MAX_CONTEXT_ELEMENTS = 10
+MAX_FALLBACK_TEXT = 4000
+
+
+class MessageTooLarge(ValueError):
+    """A rendered message breaks one of Slack's Block Kit limits."""
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    blocks: list[dict]
+
+    def blocks_json(self) -> str:
+        return json.dumps(self.blocks, ensure_ascii=False, separators=(",", ":"))
+
+
+def mrkdwn_escape(value: object) -> str:
+    """Escape text a person typed so it cannot mention, link or format as Slack markup."""
+    text = str(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def user_mention(user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id else "_vacant_"
+
+
+def channel_mention(channel_id: str) -> str:
+    return f"<#{channel_id}>"
+
+
+def local_time(moment: datetime | None, zone: str = "UTC", fmt: str = "%a %d %b %Y %H:%M") -> str:
+    """Show a UTC moment in a zone, naming the zone (`Mon 05 Jan 2026 10:00 Europe/Berlin`)."""
+    if moment is None:
+        return "—"
+    return f"{moment.astimezone(ZoneInfo(zone)).strftime(fmt)} {zone}"
+
+
+def truncate(value: object, limit: int) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["mrkdwn"] = mrkdwn_escape
+    env.filters["user"] = user_mention
+    env.filters["channel"] = channel_mention
+    env.filters["local"] = local_time
+    env.filters["truncate_to"] = truncate
+    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
+    return env
+
+
+def render(name: str, **context) -> Message:
+    """Render `templates/<name>.json.j2` into a message and check it against Slack's limits."""
+    source = _environment().get_template(f"{name}.json.j2").render(**context)
+    try:
+        document = json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"template {name} produced invalid JSON: {exc}") from exc
+    message = Message(text=document["text"], blocks=document.get("blocks", []))
+    check_limits(message, name)
+    return message
+
+
+def check_limits(message: Message, name: str = "message") -> None:
+    """Raise MessageTooLarge when a message breaks a Block Kit limit Slack would reject."""
+    if not message.text or len(message.text) > MAX_FALLBACK_TEXT:
+        raise MessageTooLarge(f"{name}: fallback text must be 1 to {MAX_FALLBACK_TEXT} characters")
+    if len(message.blocks) > MAX_BLOCKS:
+        raise MessageTooLarge(f"{name}: {len(message.blocks)} blocks, at most {MAX_BLOCKS}")
+    for index, block in enumerate(message.blocks):
+        where = f"{name} block {index}"
+        kind = block.get("type")
+        if kind == "section":
+            text = block.get("text", {}).get("text", "")
+            if len(text) > MAX_SECTION_TEXT:
+                raise MessageTooLarge(f"{where}: section text {len(text)} > {MAX_SECTION_TEXT}")
+            fields = block.get("fields", [])
+            if len(fields) > MAX_SECTION_FIELDS:
+                raise MessageTooLarge(f"{where}: {len(fields)} fields > {MAX_SECTION_FIELDS}")
+            for field in fields:
+                if len(field.get("text", "")) > MAX_FIELD_TEXT:
+                    raise MessageTooLarge(f"{where}: field text > {MAX_FIELD_TEXT}")
+            if "accessory" in block:
+                _check_element(block["accessory"], where)
+        elif kind == "header":
+            if len(block["text"]["text"]) > MAX_HEADER_TEXT:
+                raise MessageTooLarge(f"{where}: header text > {MAX_HEADER_TEXT}")
+        elif kind == "actions":
+            if len(block["elements"]) > MAX_ACTIONS_ELEMENTS:
+                raise MessageTooLarge(f"{where}: {len(block['elements'])} elements > {MAX_ACTIONS_ELEMENTS}")
+            for element in block["elements"]:
+                _check_element(element, where)
+        elif kind == "context":
+            if len(block["elements"]) > MAX_CONTEXT_ELEMENTS:
+                raise MessageTooLarge(f"{where}: {len(block['elements'])} elements > {MAX_CONTEXT_ELEMENTS}")
+            for element in block["elements"]:
+                if len(element.get("text", "")) > MAX_SECTION_TEXT:
+                    raise MessageTooLarge(f"{where}: context text > {MAX_SECTION_TEXT}")
+
+
+def _check_element(element: dict, where: str) -> None:
+    if element.get("type") == "button":
+        if len(element["text"]["text"]) > MAX_BUTTON_TEXT:
+            raise MessageTooLarge(f"{where}: button text > {MAX_BUTTON_TEXT}")
+        if len(element.get("value", "")) > MAX_BUTTON_VALUE:
+            raise MessageTooLarge(f"{where}: button value > {MAX_BUTTON_VALUE}")

@@ -1,0 +1,98 @@
+"""The append-only audit log: each workspace's events form a hash chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
+
+from storage.models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+
+
+def canonical_payload(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_hash(*, team_id: str, seq: int, actor: str, action: str, target: str, payload: str,
+               created_at: datetime, prev_hash: str) -> str:
+    """Return the hash that seals one event onto the previous one."""
+    material = "\x1f".join(
+        [team_id, str(seq), actor, action, target, payload, created_at.isoformat(timespec="microseconds"),
+         prev_hash]
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def append_event(session: Session, *, team_id: str, actor: str, action: str, target: str,
+                 payload: dict[str, Any], at: datetime) -> AuditEvent:
+    """Append an event to the workspace's chain inside the caller's transaction."""
+    _ensure_head(session, team_id)
+    # The row lock on the head serialises concurrent appends on PostgreSQL; SQLite's single
+    # writer does the same there.
+    head = session.exec(select(AuditHead).where(AuditHead.team_id == team_id).with_for_update()).one()
+    session.refresh(head)
+    body = canonical_payload(payload)
+    seq = head.seq + 1
+    digest = event_hash(team_id=team_id, seq=seq, actor=actor, action=action, target=target, payload=body,
+                        created_at=at, prev_hash=head.hash)
+    event = AuditEvent(team_id=team_id, seq=seq, actor=actor, action=action, target=target, payload=body,
+                       created_at=at, prev_hash=head.hash, hash=digest)
+    head.seq, head.hash = seq, digest
+    session.add(event)
+    session.add(head)
+    session.flush()
+    return event
+
+
+def _ensure_head(session: Session, team_id: str) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.exec(
+        insert(AuditHead).values(team_id=team_id, seq=0, hash=GENESIS).on_conflict_do_nothing()
+    )
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int
+    event_id: int | None
+    reason: str
+
+
+def verify_chain(session: Session, team_id: str) -> tuple[int, ChainBreak | None]:
+    """Check a workspace's chain from the start; return the events checked and the first break."""
+    expected_prev, expected_seq, checked = GENESIS, 1, 0
+    rows = session.exec(select(AuditEvent).where(AuditEvent.team_id == team_id).order_by(AuditEvent.seq))
+    for event in rows:
+        if event.seq != expected_seq:
+            return checked, ChainBreak(expected_seq, event.id, f"event {expected_seq} is missing")
+        if event.prev_hash != expected_prev:
+            return checked, ChainBreak(event.seq, event.id, "does not follow the previous event")
+        digest = event_hash(team_id=event.team_id, seq=event.seq, actor=event.actor, action=event.action,
+                            target=event.target, payload=event.payload, created_at=event.created_at,
+                            prev_hash=event.prev_hash)
+        if digest != event.hash:
+            return checked, ChainBreak(event.seq, event.id, "its content was changed after it was written")
+        expected_prev, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
+    head = session.get(AuditHead, team_id)
+    if head is not None and (head.seq != checked or head.hash != expected_prev):
+        return checked, ChainBreak(checked + 1, None, f"the chain ends at {checked} but its head says {head.seq}")
+    return checked, None
+
+
+def recent_events(session: Session, *, team_id: str, target: str, limit: int = 15) -> list[AuditEvent]:
+    statement = (
+        select(AuditEvent)
+        .where(AuditEvent.team_id == team_id, AuditEvent.target == target)
+        .order_by(AuditEvent.seq.desc())
+        .limit(limit)
+    )
+    return list(session.exec(statement))

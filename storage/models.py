@@ -1,0 +1,124 @@
+"""The tables of Steward, one class per concept; every row carries its workspace (Slack team id)."""
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _utc(**kwargs):
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class Initiative(SQLModel, table=True):
+    __tablename__ = "initiatives"
+    __table_args__ = (UniqueConstraint("team_id", "key", name="uq_initiative_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    key: str = Field(max_length=40)
+    name: str = Field(max_length=120)
+    channel_id: str = Field(max_length=32)
+    stage: str = Field(max_length=20)
+    stage_entered_at: datetime = _utc()
+    launch_date: date | None = None
+    timezone: str = Field(max_length=64)
+    holiday_country: str | None = Field(default=None, max_length=8)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = _utc()
+    archived: bool = False
+
+
+class RoleAssignment(SQLModel, table=True):
+    """Who held a role on an initiative, and when; unassigning ends the row, never deletes it."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (
+        Index(
+            "uq_active_role",
+            "initiative_id",
+            "role",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+        Index("ix_role_user", "team_id", "user_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    initiative_id: int = Field(foreign_key="initiatives.id")
+    role: str = Field(max_length=32)
+    user_id: str = Field(max_length=32)
+    assigned_by: str = Field(max_length=32)
+    assigned_at: datetime = _utc()
+    ended_at: datetime | None = _utc(default=None, nullable=True)
+    ended_by: str | None = Field(default=None, max_length=32)
+
+
+class AuditHead(SQLModel, table=True):
+    """The latest event of a workspace's chain; locking it serialises appends."""
+
+    __tablename__ = "audit_heads"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    seq: int = 0
+    hash: str = Field(max_length=64)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One change of state, chained by hash to the previous event of its workspace."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        UniqueConstraint("team_id", "seq", name="uq_audit_seq"),
+        Index("ix_audit_target", "team_id", "target"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    seq: int
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    target: str = Field(max_length=120)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _utc()
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message Steward owes Slack, written in the transaction that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("team_id", "key", name="uq_outbox_key"),
+        # The sender's only query: what is pending and due. Sent rows drop out of this index's range.
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_initiative", "initiative_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    key: str = Field(max_length=160)
+    initiative_id: int | None = Field(default=None, foreign_key="initiatives.id")
+    method: str = Field(max_length=40)
+    channel_id: str = Field(max_length=32)
+    thread_key: str | None = Field(default=None, max_length=160)
+    target_key: str | None = Field(default=None, max_length=160)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    blocks: str = Field(sa_column=Column(Text, nullable=False))
+    purpose: str = Field(max_length=40)
+    subject_id: int | None = None
+    status: str = Field(default="pending", max_length=12)
+    attempts: int = 0
+    due_at: datetime = _utc()
+    next_attempt_at: datetime = _utc()
+    claimed_until: datetime | None = _utc(default=None, nullable=True)
+    version: int = 0
+    ts: str | None = Field(default=None, max_length=32)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _utc()
+    sent_at: datetime | None = _utc(default=None, nullable=True)

@@ -1,0 +1,119 @@
+"""The outbox: messages owed to Slack, claimed with conditional updates so no two senders send one."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, func, select
+
+from storage.models import OutboxMessage
+
+PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
+
+
+def enqueue(session: Session, *, team_id: str, key: str, channel_id: str, text: str, blocks: str, purpose: str,
+            at: datetime, initiative_id: int | None = None, subject_id: int | None = None,
+            method: str = "chat.postMessage", thread_key: str | None = None, target_key: str | None = None,
+            due_at: datetime | None = None) -> bool:
+    """Queue a message under an idempotency key; return False when that key was queued before."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(OutboxMessage)
+        .values(team_id=team_id, key=key, initiative_id=initiative_id, method=method, channel_id=channel_id,
+                thread_key=thread_key, target_key=target_key, text=text, blocks=blocks, purpose=purpose,
+                subject_id=subject_id, status=PENDING, attempts=0, due_at=due_at or at, next_attempt_at=at,
+                version=0, created_at=at)
+        .on_conflict_do_nothing(index_elements=["team_id", "key"])
+    )
+    result = session.exec(statement)
+    return result.rowcount == 1
+
+
+def due_ids(session: Session, *, now: datetime, limit: int) -> list[int]:
+    """Ids of pending rows whose time has come and of sending rows whose claim has lapsed."""
+    statement = (
+        select(OutboxMessage.id)
+        .where(
+            or_(
+                and_(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now),
+                and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_until < now),
+            )
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return list(session.exec(statement))
+
+
+def claim(session: Session, *, message_id: int, now: datetime, lease: timedelta) -> OutboxMessage | None:
+    """Take a due row for this sender, or None when another sender took it first."""
+    row = session.get(OutboxMessage, message_id)
+    if row is None:
+        return None
+    claimable = (row.status == PENDING and row.next_attempt_at <= now) or (
+        row.status == SENDING and row.claimed_until is not None and row.claimed_until < now
+    )
+    if not claimable:
+        return None
+    result = session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.version) == row.version)
+        .values(status=SENDING, claimed_until=now + lease, version=row.version + 1,
+                attempts=row.attempts + 1)
+    )
+    if result.rowcount != 1:
+        return None
+    session.refresh(row)
+    return row
+
+
+def finish(session: Session, *, row: OutboxMessage, values: dict) -> bool:
+    """Record the outcome of a claimed row, if the claim is still ours."""
+    result = session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == row.id, col(OutboxMessage.version) == row.version)
+        .values(version=row.version + 1, claimed_until=None, **values)
+    )
+    return result.rowcount == 1
+
+
+def by_key(session: Session, *, team_id: str, key: str) -> OutboxMessage | None:
+    return session.exec(
+        select(OutboxMessage).where(OutboxMessage.team_id == team_id, OutboxMessage.key == key)
+    ).first()
+
+
+def undelivered_for_initiative(session: Session, *, initiative_id: int, limit: int = 5) -> list[OutboxMessage]:
+    """Messages of an initiative that failed at least once and are not yet delivered."""
+    statement = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.initiative_id == initiative_id,
+            col(OutboxMessage.status).in_([PENDING, SENDING, FAILED]),
+            col(OutboxMessage.last_error).is_not(None),
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    return list(session.exec(statement))
+
+
+def oldest_overdue(session: Session, *, now: datetime, grace: timedelta) -> OutboxMessage | None:
+    """The oldest message that should have reached Slack more than `grace` ago."""
+    statement = (
+        select(OutboxMessage)
+        .where(col(OutboxMessage.status).in_([PENDING, SENDING]), OutboxMessage.due_at < now - grace)
+        .order_by(OutboxMessage.due_at)
+        .limit(1)
+    )
+    return session.exec(statement).first()
+
+
+def next_due_at(session: Session) -> datetime | None:
+    return session.exec(
+        select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == PENDING)
+    ).one()

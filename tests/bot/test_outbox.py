@@ -1,0 +1,139 @@
+"""The outbox: faults from Slack never lose a message and never send one twice."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from bot.outbox import OutboxSender
+from storage import outbox
+from storage.models import OutboxMessage
+from tests.harness import message_text, reply_text
+
+
+def rows(steward) -> list[OutboxMessage]:
+    with Session(steward.engine) as session:
+        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def create(steward, channel="C0OPS"):
+    steward.command("initiative create triage Invoice triage", channel=channel)
+
+
+def test_rate_limit_waits_for_retry_after_then_posts_once(steward, slack):
+    create(steward)
+    slack.fail("chat.postMessage", status=429, retry_after=30)
+    now = datetime.now(UTC)
+    result = steward.drain(now)
+    assert (result.sent, result.retried) == (0, 1)
+    [row] = rows(steward)
+    assert row.status == "pending" and row.last_error == "ratelimited"
+    assert row.next_attempt_at >= now + timedelta(seconds=30)
+
+    assert steward.drain(now + timedelta(seconds=10)).sent == 0  # Retry-After honoured
+    assert steward.drain(now + timedelta(seconds=31)).sent == 1
+    assert len(slack.posts("C0OPS")) == 1
+    assert len(slack.calls_to("chat.postMessage")) == 2
+    assert steward.drain(now + timedelta(minutes=5)).sent == 0
+
+
+def test_server_errors_and_dropped_connections_are_retried_with_backoff(steward, slack):
+    create(steward)
+    slack.fail("chat.postMessage", status=500)
+    slack.fail("chat.postMessage", drop=True)
+    now = datetime.now(UTC)
+    steward.drain(now)
+    assert rows(steward)[0].last_error == "internal_error"
+    steward.drain(now + timedelta(seconds=6))
+    assert rows(steward)[0].last_error.startswith("connection")
+    steward.drain(now + timedelta(minutes=1))
+    [row] = rows(steward)
+    assert row.status == "sent" and row.attempts == 3
+    assert len(slack.posts("C0OPS")) == 1
+
+
+def test_channel_not_found_keeps_the_message_due_and_shows_the_problem(steward, slack):
+    create(steward, channel="C0GONE")  # a channel the workspace does not have
+    now = datetime.now(UTC)
+    steward.drain(now)
+    [row] = rows(steward)
+    assert row.status == "pending" and row.last_error == "channel_not_found"
+    shown = reply_text(steward.command("initiative show triage"))
+    assert "Messages Steward could not deliver" in shown and "channel_not_found" in shown
+
+    slack.add_channel("C0GONE", "restored")
+    assert steward.drain(now + timedelta(minutes=16)).sent == 1
+    assert "could not deliver" not in reply_text(steward.command("initiative show triage"))
+
+
+def test_not_in_channel_joins_a_public_channel_and_posts(steward, slack):
+    slack.add_channel("C0PUBLIC", "public", member=False)
+    slack.fail("chat.postMessage", error="not_in_channel", channel="C0PUBLIC")
+    create(steward, channel="C0PUBLIC")
+    assert steward.drain().sent == 1
+    assert len(slack.calls_to("conversations.join")) == 1
+    assert len(slack.posts("C0PUBLIC")) == 1
+
+
+def test_a_private_channel_the_bot_is_not_in_waits_for_an_invitation(steward, slack):
+    slack.add_channel("G0PRIVATE", "secret", private=True, member=False)
+    create(steward, channel="G0PRIVATE")
+    steward.drain()
+    assert rows(steward)[0].last_error == "not_in_channel"
+    slack.state.channels["G0PRIVATE"]["is_member"] = True  # someone invited the bot
+    assert steward.drain(datetime.now(UTC) + timedelta(minutes=16)).sent == 1
+
+
+def test_unhealthy_when_a_message_is_more_than_five_minutes_overdue(steward, slack):
+    create(steward, channel="C0GONE")
+    steward.drain()
+    from bot.server import health
+
+    assert health(steward.runtime.services)[0] == 200
+    status, body = health(steward.runtime.services, now=datetime.now(UTC) + timedelta(minutes=6))
+    assert status == 503
+    assert "overdue" in body["reason"] and "channel_not_found" in body["reason"]
+
+
+def test_concurrent_drains_send_each_message_once(steward, slack):
+    for n in range(6):
+        steward.command(f"initiative create item-{n} Item {n}", channel="C0OPS")
+    senders = [OutboxSender(engine=steward.engine, slack=steward.runtime.sender.slack) for _ in range(4)]
+    barrier = threading.Barrier(len(senders))
+
+    def run(sender):
+        barrier.wait()
+        sender.drain()
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(slack.posts("C0OPS")) == 6
+    assert all(r.status == "sent" and r.attempts == 1 for r in rows(steward))
+
+
+def test_a_claim_that_outlives_its_lease_is_taken_again(steward, slack):
+    create(steward)
+    now = datetime.now(UTC)
+    with Session(steward.engine) as session:
+        [row_id] = outbox.due_ids(session, now=now, limit=10)
+        claimed = outbox.claim(session, message_id=row_id, now=now, lease=timedelta(seconds=60))
+        session.commit()
+    assert claimed is not None  # this sender "crashed" after claiming, before posting
+    assert steward.drain(now + timedelta(seconds=30)).sent == 0
+    assert steward.drain(now + timedelta(seconds=61)).sent == 1
+    [posted] = slack.posts("C0OPS")
+    assert "started tracking" in message_text(posted)
+
+
+def test_queueing_the_same_key_twice_queues_once(steward):
+    create(steward)
+    [row] = rows(steward)
+    with Session(steward.engine) as session:
+        again = outbox.enqueue(session, team_id=row.team_id, key=row.key, channel_id=row.channel_id, text="x",
+                               blocks="[]", purpose="notice", at=datetime.now(UTC))
+        session.commit()
+    assert again is False
+    assert len(rows(steward)) == 1

@@ -1,0 +1,89 @@
+"""The `steward` command as an operator runs it: a real process, its output and exit status."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import yaml
+
+from bot.localslack.requests import SlackSender
+from tests.harness import ADMIN, SIGNING_SECRET, reply_text
+
+
+def steward(*args, env=None, cwd=None, **kwargs):
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "STEWARD_", "DATABASE_"))}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "bot", *args], env=full_env, cwd=cwd, capture_output=True,
+                          text=True, timeout=60, **kwargs)
+
+
+def test_run_without_credentials_says_what_it_needs_and_exits_non_zero(tmp_path):
+    result = steward("run", cwd=tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path}/s.db"})
+    assert result.returncode == 2
+    assert "missing SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in result.stderr
+    assert "steward manifest" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "s.db").exists()  # the database was prepared all the same
+
+
+def test_bad_configuration_is_one_line_without_traceback(tmp_path):
+    result = steward("run", cwd=tmp_path, env={"STEWARD_TIMEZONE": "Nowhere/City"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "steward: configuration error: STEWARD_TIMEZONE: unknown time zone (got 'Nowhere/City'); "
+        "expected an IANA time zone such as Europe/Berlin or UTC"]
+
+
+def test_unreachable_database_is_one_line(tmp_path):
+    result = steward("db", "upgrade", cwd=tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path}/no/dir/s.db"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("steward: DATABASE_URL: cannot open the database")
+    assert "Traceback" not in result.stderr
+
+
+def test_manifest_for_socket_mode_and_for_a_request_url():
+    socket_mode = yaml.safe_load(steward("manifest").stdout)
+    [command] = socket_mode["features"]["slash_commands"]
+    assert command["command"] == "/steward" and command["should_escape"] is True
+    assert socket_mode["settings"]["socket_mode_enabled"] is True
+    assert {"commands", "chat:write"} <= set(socket_mode["oauth_config"]["scopes"]["bot"])
+
+    http = yaml.safe_load(steward("manifest", "--url", "https://steward.example.com/").stdout)
+    url = "https://steward.example.com/slack/events"
+    assert http["settings"]["socket_mode_enabled"] is False
+    assert http["settings"]["interactivity"]["request_url"] == url
+    assert http["settings"]["event_subscriptions"]["request_url"] == url
+    assert http["features"]["slash_commands"][0]["url"] == url
+
+    bad = steward("manifest", "--url", "not a url")
+    assert bad.returncode == 2 and "--url must be a public https URL" in bad.stderr
+
+
+def test_run_serves_slack_over_http_and_stops_cleanly_on_sigterm(tmp_path, slack):
+    env = {"SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,
+           "DATABASE_URL": f"sqlite:///{tmp_path}/s.db", "STEWARD_PORT": "0", "STEWARD_ADMINS": ADMIN}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "STEWARD_", "DATABASE_"))}
+    full_env.update(env)
+    process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--host", "127.0.0.1"], env=full_env,
+                               cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    try:
+        port = None
+        for line in process.stderr:  # blocks until the server says where it listens
+            if "listening on http://" in line:
+                port = int(line.rsplit(":", 1)[1].split("/")[0])
+                break
+        assert port, "steward run never said it was listening"
+        sender = SlackSender(bot_url=f"http://127.0.0.1:{port}/slack/events", signing_secret=SIGNING_SECRET)
+        response = sender.command("initiative create triage Invoice triage", user=ADMIN, channel="C0OPS")
+        assert "Created *Invoice triage*" in reply_text(response)
+        forged = sender.post("command=/steward&text=help", content_type="application/x-www-form-urlencoded",
+                             secret="wrong")
+        assert forged.status == 401
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "Steward stopped" in rest
+    # The background outbox worker posted the notice before the process stopped.
+    assert any("started tracking" in m["text"] or "Steward now tracks" in m["text"] for m in slack.posts("C0OPS"))
