@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.listeners import commands
+from bot.listeners import actions, commands
 from bot.services.context import Services
 from bot.slack_port import make_web_client
 
@@ -26,4 +26,5 @@ def create_app(services: Services, *, client: WebClient | None = None) -> App:
         raise_error_for_unhandled_request=False,
     )
     commands.register(app, services)
+    actions.register(app, services)
     return app

@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -69,7 +70,7 @@ def run(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = _settings()
-    engine = _engine(settings)
+    _engine(settings).dispose()  # migrate first, so even a bot without credentials leaves a ready database
     missing = settings.missing_slack_credentials()
     if missing:
         from sqlalchemy.engine import make_url
@@ -78,11 +79,11 @@ def run(
                                               database=make_url(settings.database_url).render_as_string()),
                    err=True)
         raise typer.Exit(2)
-    from bot.runtime import build_runtime
+    from slack_sdk.errors import SlackApiError
 
     try:
-        runtime = build_runtime(settings, engine=engine)
-    except Exception as exc:  # auth.test failed: a wrong token or an unreachable SLACK_API_URL
+        runtime = _runtime(settings, with_app=True)
+    except (SlackApiError, OSError) as exc:  # auth.test failed: a wrong token or an unreachable SLACK_API_URL
         typer.echo(f"steward: SLACK_BOT_TOKEN/SLACK_API_URL: Slack did not accept the bot token "
                    f"({str(exc).splitlines()[0][:200]})", err=True)
         raise typer.Exit(2) from None
@@ -136,6 +137,82 @@ def manifest(url: Annotated[str | None, typer.Option(help="Public base URL (HTTP
             typer.echo("steward: --url must be a public https URL such as https://steward.example.com", err=True)
             raise typer.Exit(2)
     typer.echo(yaml.safe_dump(build_manifest(url), sort_keys=False, allow_unicode=True), nl=False)
+
+
+def _runtime(settings: Settings, *, with_app: bool = False):
+    from bot.runtime import build_runtime
+
+    engine = _engine(settings)
+    try:
+        return build_runtime(settings, engine=engine, with_app=with_app)
+    except ConfigError as error:
+        typer.echo(f"steward: configuration error: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _moment(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        typer.echo(f"steward: --at: {text!r} is not an ISO 8601 time such as 2026-03-02T10:00:00+01:00",
+                   err=True)
+        raise typer.Exit(2) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@cli.command()
+def sweep(at: Annotated[str | None, typer.Option(help="Run as of this ISO 8601 time (default now; no zone = UTC).")]
+          = None) -> None:
+    """Run once all work due at or before a moment: prompts, reminders, and what the outbox holds."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings = _settings()
+    if settings.slack_bot_token is None:
+        typer.echo("steward: SLACK_BOT_TOKEN is missing; a sweep posts to Slack. See `steward run` for how to get it.",
+                   err=True)
+        raise typer.Exit(2)
+    runtime = _runtime(settings)
+    report = runtime.sweep(_moment(at))
+    typer.echo(f"sweep as of {_moment(at).isoformat()}: {report.summary()}")
+    runtime.stop()
+
+
+@cli.command()
+def schedule(key: str, days: Annotated[int, typer.Option(min=1, max=3660, help="How far ahead to look.")] = 30,
+             team: Annotated[str | None, typer.Option(help="Workspace (team id) when a key is in several.")] = None,
+             at: Annotated[str | None, typer.Option(help="Look ahead from this ISO 8601 time instead of now.")]
+             = None) -> None:
+    """Print the prompts an initiative will get in the next N days, in its own time zone."""
+    from sqlmodel import Session, select
+
+    from bot.services.cadence import upcoming
+    from messages.render import local_time
+    from storage.models import Initiative
+
+    settings = _settings()
+    runtime = _runtime(settings)
+    with Session(runtime.engine) as session:
+        statement = select(Initiative).where(Initiative.key == key)
+        if team:
+            statement = statement.where(Initiative.team_id == team)
+        found = list(session.exec(statement))
+    if not found:
+        typer.echo(f"steward: no initiative {key!r}" + (f" in {team}" if team else ""), err=True)
+        raise typer.Exit(1)
+    if len(found) > 1:
+        typer.echo(f"steward: {key!r} exists in {', '.join(i.team_id for i in found)}; pick one with --team", err=True)
+        raise typer.Exit(1)
+    [initiative] = found
+    now = _moment(at)
+    items = upcoming(initiative, runtime.services.cadence, now=now, until=now + timedelta(days=days))
+    typer.echo(f"{initiative.name} ({initiative.key}), stage {initiative.stage}, next {days} days:")
+    for occurrence in items:
+        rule = runtime.services.cadence.rule(occurrence.kind)
+        typer.echo(f"  {local_time(occurrence.due_at, initiative.timezone)}  {occurrence.kind}  ({rule.title})")
+    if not items:
+        typer.echo("  nothing due")
+    runtime.stop()
 
 
 @db_cli.command("upgrade")

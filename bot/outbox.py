@@ -28,7 +28,7 @@ PARENT_WAIT = timedelta(seconds=5)
 # purpose -> predicate deciding, just before sending, whether the message is still wanted.
 StillWanted = Callable[[Session, OutboxMessage], bool]
 # purpose -> hook recording the Slack ts on the row that caused the message.
-OnSent = Callable[[Session, OutboxMessage, str], None]
+OnSent = Callable[[Session, OutboxMessage, str, datetime], None]
 
 
 def queue_message(session: Session, *, team_id: str, key: str, channel_id: str, message: Message, purpose: str,
@@ -99,6 +99,8 @@ class OutboxSender:
         try:
             if row.method == "chat.update":
                 ts = self.slack.update_message(channel=row.channel_id, ts=target_ts, text=row.text, blocks=blocks)
+            elif row.method == "chat.postEphemeral":
+                ts = self.slack.post_ephemeral(channel=row.channel_id, user=row.user_id, text=row.text, blocks=blocks)
             else:
                 ts = self.slack.post_message(channel=row.channel_id, text=row.text, blocks=blocks, thread_ts=thread_ts)
         except SlackFault as fault:
@@ -108,7 +110,7 @@ class OutboxSender:
                                                        "last_error": None}):
                 hook = self.on_sent.get(row.purpose)
                 if hook is not None:
-                    hook(session, row, ts)
+                    hook(session, row, ts, now)
         return "sent"
 
     def _record_fault(self, row: OutboxMessage, fault: SlackFault, now: datetime) -> str:

@@ -10,7 +10,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.services.context import Services
-from storage import outbox
+from storage import outbox, reviews
 from storage.db import ping, session_scope
 
 log = logging.getLogger(__name__)
@@ -26,11 +26,14 @@ def health(services: Services, now: datetime | None = None) -> tuple[int, dict]:
         return 503, {"status": "down", "reason": f"database does not answer: {type(exc).__name__}"}
     with session_scope(services.engine) as session:
         stuck = outbox.oldest_overdue(session, now=now, grace=OVERDUE)
+        late_work = reviews.overdue_work(session, before=now - OVERDUE)
     if stuck is not None:
         minutes = int((now - stuck.due_at).total_seconds() // 60)
         return 503, {"status": "degraded",
                      "reason": f"outbox message {stuck.key} is {minutes} minutes overdue"
                                + (f" (last error: {stuck.last_error})" if stuck.last_error else "")}
+    if late_work is not None:
+        return 503, {"status": "degraded", "reason": f"the sweep is behind: {late_work}"}
     return 200, {"status": "ok"}
 
 

@@ -109,6 +109,13 @@ class SlackPort:
                 raise classify(retry_exc) from retry_exc
         return response["ts"]
 
+    def post_ephemeral(self, *, channel: str, user: str, text: str, blocks: list[dict]) -> str:
+        try:
+            response = self.client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
+        except Exception as exc:
+            raise classify(exc) from exc
+        return response.get("message_ts") or ""
+
     def update_message(self, *, channel: str, ts: str, text: str, blocks: list[dict]) -> str:
         try:
             response = self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)

@@ -14,7 +14,11 @@ def _utc(**kwargs):
 
 class Initiative(SQLModel, table=True):
     __tablename__ = "initiatives"
-    __table_args__ = (UniqueConstraint("team_id", "key", name="uq_initiative_key"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "key", name="uq_initiative_key"),
+        # The sweep's query for initiatives with a review to materialize: a range scan, however many.
+        Index("ix_initiative_cadence_due", "cadence_next_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
@@ -29,6 +33,9 @@ class Initiative(SQLModel, table=True):
     created_by: str = Field(max_length=32)
     created_at: datetime = _utc()
     archived: bool = False
+    # When the next review of the cadence falls due (None: nothing more in this stage). Lets a sweep
+    # find the initiatives with work due without computing every initiative's cadence.
+    cadence_next_at: datetime | None = _utc(default=None, nullable=True)
 
 
 class RoleAssignment(SQLModel, table=True):
@@ -108,6 +115,7 @@ class OutboxMessage(SQLModel, table=True):
     channel_id: str = Field(max_length=32)
     thread_key: str | None = Field(default=None, max_length=160)
     target_key: str | None = Field(default=None, max_length=160)
+    user_id: str | None = Field(default=None, max_length=32)  # for ephemeral messages
     text: str = Field(sa_column=Column(Text, nullable=False))
     blocks: str = Field(sa_column=Column(Text, nullable=False))
     purpose: str = Field(max_length=40)
@@ -122,3 +130,43 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = _utc()
     sent_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class Counter(SQLModel, table=True):
+    """Per-workspace sequences for the short ids people type (R12, INC3)."""
+
+    __tablename__ = "counters"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(primary_key=True, max_length=20)
+    value: int = 0
+
+
+class Review(SQLModel, table=True):
+    """One occurrence of a cadence rule for an initiative; unique, so materializing is idempotent."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        UniqueConstraint("initiative_id", "kind", "due_at", name="uq_review_occurrence"),
+        UniqueConstraint("team_id", "number", name="uq_review_number"),
+        Index("ix_review_reminder_due", "next_reminder_at"),
+        Index("ix_review_open", "initiative_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    number: int
+    initiative_id: int = Field(foreign_key="initiatives.id")
+    kind: str = Field(max_length=40)
+    due_at: datetime = _utc()
+    status: str = Field(default="scheduled", max_length=12)
+    posted_at: datetime | None = _utc(default=None, nullable=True)
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    completed_by: str | None = Field(default=None, max_length=32)
+    completed_at: datetime | None = _utc(default=None, nullable=True)
+    notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reminders_sent: int = 0
+    # The next reminder's time while the review is open; None once it is completed or skipped.
+    next_reminder_at: datetime | None = _utc(default=None, nullable=True)
+    created_at: datetime = _utc()

@@ -17,14 +17,15 @@ PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "faile
 def enqueue(session: Session, *, team_id: str, key: str, channel_id: str, text: str, blocks: str, purpose: str,
             at: datetime, initiative_id: int | None = None, subject_id: int | None = None,
             method: str = "chat.postMessage", thread_key: str | None = None, target_key: str | None = None,
-            due_at: datetime | None = None) -> bool:
+            due_at: datetime | None = None, user_id: str | None = None) -> bool:
     """Queue a message under an idempotency key; return False when that key was queued before."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
         insert(OutboxMessage)
         .values(team_id=team_id, key=key, initiative_id=initiative_id, method=method, channel_id=channel_id,
-                thread_key=thread_key, target_key=target_key, text=text, blocks=blocks, purpose=purpose,
+                thread_key=thread_key, target_key=target_key, user_id=user_id, text=text, blocks=blocks,
+                purpose=purpose,
                 subject_id=subject_id, status=PENDING, attempts=0, due_at=due_at or at, next_attempt_at=at,
                 version=0, created_at=at)
         .on_conflict_do_nothing(index_elements=["team_id", "key"])

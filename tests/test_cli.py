@@ -11,7 +11,7 @@ from bot.localslack.requests import SlackSender
 from tests.harness import ADMIN, SIGNING_SECRET, reply_text
 
 
-def steward(*args, env=None, cwd=None, **kwargs):
+def run_cli(*args, env=None, cwd=None, **kwargs):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "STEWARD_", "DATABASE_"))}
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "bot", *args], env=full_env, cwd=cwd, capture_output=True,
@@ -19,7 +19,7 @@ def steward(*args, env=None, cwd=None, **kwargs):
 
 
 def test_run_without_credentials_says_what_it_needs_and_exits_non_zero(tmp_path):
-    result = steward("run", cwd=tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path}/s.db"})
+    result = run_cli("run", cwd=tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path}/s.db"})
     assert result.returncode == 2
     assert "missing SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in result.stderr
     assert "steward manifest" in result.stderr
@@ -28,7 +28,7 @@ def test_run_without_credentials_says_what_it_needs_and_exits_non_zero(tmp_path)
 
 
 def test_bad_configuration_is_one_line_without_traceback(tmp_path):
-    result = steward("run", cwd=tmp_path, env={"STEWARD_TIMEZONE": "Nowhere/City"})
+    result = run_cli("run", cwd=tmp_path, env={"STEWARD_TIMEZONE": "Nowhere/City"})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "steward: configuration error: STEWARD_TIMEZONE: unknown time zone (got 'Nowhere/City'); "
@@ -36,27 +36,27 @@ def test_bad_configuration_is_one_line_without_traceback(tmp_path):
 
 
 def test_unreachable_database_is_one_line(tmp_path):
-    result = steward("db", "upgrade", cwd=tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path}/no/dir/s.db"})
+    result = run_cli("db", "upgrade", cwd=tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path}/no/dir/s.db"})
     assert result.returncode == 2
     assert result.stderr.startswith("steward: DATABASE_URL: cannot open the database")
     assert "Traceback" not in result.stderr
 
 
 def test_manifest_for_socket_mode_and_for_a_request_url():
-    socket_mode = yaml.safe_load(steward("manifest").stdout)
+    socket_mode = yaml.safe_load(run_cli("manifest").stdout)
     [command] = socket_mode["features"]["slash_commands"]
     assert command["command"] == "/steward" and command["should_escape"] is True
     assert socket_mode["settings"]["socket_mode_enabled"] is True
     assert {"commands", "chat:write"} <= set(socket_mode["oauth_config"]["scopes"]["bot"])
 
-    http = yaml.safe_load(steward("manifest", "--url", "https://steward.example.com/").stdout)
+    http = yaml.safe_load(run_cli("manifest", "--url", "https://steward.example.com/").stdout)
     url = "https://steward.example.com/slack/events"
     assert http["settings"]["socket_mode_enabled"] is False
     assert http["settings"]["interactivity"]["request_url"] == url
     assert http["settings"]["event_subscriptions"]["request_url"] == url
     assert http["features"]["slash_commands"][0]["url"] == url
 
-    bad = steward("manifest", "--url", "not a url")
+    bad = run_cli("manifest", "--url", "not a url")
     assert bad.returncode == 2 and "--url must be a public https URL" in bad.stderr
 
 
@@ -87,3 +87,57 @@ def test_run_serves_slack_over_http_and_stops_cleanly_on_sigterm(tmp_path, slack
     assert "Steward stopped" in rest
     # The background outbox worker posted the notice before the process stopped.
     assert any("started tracking" in m["text"] or "Steward now tracks" in m["text"] for m in slack.posts("C0OPS"))
+
+
+def _env(slack, database_url, **extra):
+    return {"SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,
+            "DATABASE_URL": database_url, "STEWARD_ADMINS": ADMIN, **extra}
+
+
+def test_sweep_at_successive_dates_posts_each_prompt_once(steward, slack, tmp_path):
+    from freezegun import freeze_time
+
+    with freeze_time("2026-01-05 08:00:00"):
+        steward.command("initiative create churn Churn stage=operations since=2026-01-05 tz=Europe/Berlin",
+                        channel="C0OPS")
+        steward.command("role assign churn owner <@UOWNER0001>")
+    steward.drain()
+    env = _env(slack, steward.settings.database_url)
+    outputs = [steward_cli_sweep(env, tmp_path, at) for at in
+               ("2026-02-05T10:30:00+01:00", "2026-02-05T11:00:00+01:00", "2026-02-09T10:30:00+01:00")]
+    assert "1 prompts, 0 reminders" in outputs[0]
+    assert "0 prompts, 0 reminders" in outputs[1]
+    assert "0 prompts, 1 reminders" in outputs[2]
+    prompts = [m for m in slack.posts("C0OPS") if "Monthly performance review" in m["text"]]
+    assert len(prompts) == 1
+    assert len(slack.thread("C0OPS", prompts[0]["ts"])) == 1
+
+    bad = run_cli("sweep", "--at", "next tuesday", env=env, cwd=tmp_path)
+    assert bad.returncode == 2 and "is not an ISO 8601 time" in bad.stderr
+
+
+def steward_cli_sweep(env, cwd, at):
+    result = run_cli("sweep", "--at", at, env=env, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_schedule_prints_the_coming_prompts_in_local_time(steward, slack, tmp_path):
+    from freezegun import freeze_time
+
+    with freeze_time("2026-01-05 08:00:00"):
+        steward.command("initiative create churn Churn stage=operations since=2026-01-05 tz=Europe/Berlin",
+                        channel="C0OPS")
+    env = _env(slack, steward.settings.database_url)
+    result = run_cli("schedule", "churn", "--days", "95", "--at", "2026-01-05T09:00:00Z", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Churn (churn), stage operations, next 95 days:"
+    assert lines[1:] == [
+        "  Thu 05 Feb 2026 10:00 Europe/Berlin  monthly-performance-review  (Monthly performance review)",
+        "  Thu 05 Mar 2026 10:00 Europe/Berlin  monthly-performance-review  (Monthly performance review)",
+        "  Mon 06 Apr 2026 10:00 Europe/Berlin  monthly-performance-review  (Monthly performance review)",
+        "  Mon 06 Apr 2026 10:00 Europe/Berlin  quarterly-retraining-assessment  (Quarterly retraining assessment)",
+    ]
+    missing = run_cli("schedule", "nosuch", env=env, cwd=tmp_path)
+    assert missing.returncode == 1 and "no initiative 'nosuch'" in missing.stderr

@@ -25,7 +25,11 @@ USAGE = {
     "initiative show": "/steward initiative show <key>",
     "role assign": "/steward role assign <key> <role> <@user>",
     "role unassign": "/steward role unassign <key> <role>",
+    "review list": "/steward review list [key]",
+    "review done": "/steward review done <review id, e.g. R12> [notes...]",
 }
+MAX_NOTES = 1000
+REVIEW_ID = re.compile(r"^[Rr]?(\d{1,9})$")
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,19 @@ class RoleUnassign:
     role: Role
 
 
-Command = Help | InitiativeCreate | InitiativeList | InitiativeShow | RoleAssign | RoleUnassign
+@dataclass(frozen=True)
+class ReviewList:
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewDone:
+    number: int
+    notes: str | None = None
+
+
+Command = (Help | InitiativeCreate | InitiativeList | InitiativeShow | RoleAssign | RoleUnassign | ReviewList
+           | ReviewDone)
 
 
 def tokenize(text: str) -> list[str]:
@@ -89,7 +105,7 @@ def parse(text: str) -> Command:
     if not tokens or tokens[0].lower() == "help":
         return Help()
     group = tokens[0].lower()
-    if group in ("initiative", "role"):
+    if group in ("initiative", "role", "review"):
         if len(tokens) < 2:
             raise UsageError(f"`{group}` needs a verb.", usage=_usages(group))
         verb = tokens[1].lower()
@@ -223,7 +239,41 @@ def _parse_unassign(tokens: list[str]) -> RoleUnassign:
     return RoleUnassign(key=key, role=role)
 
 
+def _free_text(tokens: list[str], usage: str, *, what: str, limit: int) -> str | None:
+    text = unescape(" ".join(tokens)).strip()
+    if len(text) > limit:
+        raise UsageError(f"The {what} are {len(text)} characters long; at most {limit} are allowed.", usage=usage)
+    return text or None
+
+
+def review_number(token: str | None, usage: str) -> int:
+    """Read a review id as people see it (R12); bare numbers are accepted too."""
+    if token is None:
+        raise UsageError("The review id is missing.", usage=usage)
+    match = REVIEW_ID.match(token)
+    if not match:
+        raise UsageError(f"`{_shown(token)}` is not a review id; they look like `R12`.", usage=usage)
+    return int(match.group(1))
+
+
+def _parse_review_list(tokens: list[str]) -> ReviewList:
+    usage = USAGE["review list"]
+    if not tokens:
+        return ReviewList()
+    key = _key(tokens[0], usage)
+    _no_more(tokens[1:], usage)
+    return ReviewList(key=key)
+
+
+def _parse_review_done(tokens: list[str]) -> ReviewDone:
+    usage = USAGE["review done"]
+    number = review_number(tokens[0] if tokens else None, usage)
+    return ReviewDone(number=number, notes=_free_text(tokens[1:], usage, what="notes", limit=MAX_NOTES))
+
+
 _PARSERS = {
+    "review list": _parse_review_list,
+    "review done": _parse_review_done,
     "initiative create": _parse_create,
     "initiative list": _parse_list,
     "initiative show": _parse_show,

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.domain.cadence import DEFAULT_CADENCE, Cadence
 
 
 @dataclass(frozen=True)
@@ -23,5 +24,6 @@ class Actor:
 class Services:
     engine: Engine
     settings: Settings
+    cadence: Cadence = DEFAULT_CADENCE
     # Called after a flow commits messages to the outbox (wakes the sender in `steward run`).
     notify_outbox: Callable[[], None] = field(default=lambda: None)

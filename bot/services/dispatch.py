@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.domain import commands
 from bot.domain.commands import USAGE
 from bot.domain.vocabulary import ROLE_ALIASES, Stage
-from bot.services import initiatives, roles
+from bot.services import initiatives, reviews, roles
 from bot.services.context import Actor, Services
 from messages.render import Message, render
 
@@ -22,6 +22,8 @@ FLOWS = {
     commands.InitiativeShow: initiatives.show,
     commands.RoleAssign: roles.assign,
     commands.RoleUnassign: roles.unassign,
+    commands.ReviewList: reviews.list_open,
+    commands.ReviewDone: reviews.complete,
 }
 
 

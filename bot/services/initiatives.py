@@ -12,6 +12,7 @@ from bot.domain.commands import USAGE, InitiativeCreate, InitiativeList, Initiat
 from bot.domain.vocabulary import REQUIRED_ROLES, Role, Stage
 from bot.errors import Conflict, NotFound, PermissionDenied, UsageError
 from bot.outbox import queue_message
+from bot.services import cadence
 from bot.services.context import Actor, Services
 from messages.render import Message, local_time, render
 from storage import outbox, repository
@@ -60,6 +61,8 @@ def create(services: Services, actor: Actor, command: InitiativeCreate) -> Messa
                 raise Conflict(f"An initiative with key `{command.key}` already exists; pick another key.")
             session.add(initiative)
             session.flush()
+            initiative.cadence_next_at = cadence.next_due_at(initiative, services.cadence, after=actor.now)
+            session.add(initiative)
             append_event(session, team_id=actor.team_id, actor=actor.user_id,
                          action="initiative.imported" if command.is_import else "initiative.created",
                          target=initiative.key,

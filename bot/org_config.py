@@ -1,0 +1,114 @@
+"""Read an organization's overrides of the cadence (STEWARD_CONFIG, YAML) into the domain's types."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import time
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.domain.cadence import DEFAULT_CADENCE, Cadence
+from bot.domain.vocabulary import Role, role_named
+from bot.errors import ConfigError
+
+
+def _roles(value) -> tuple[Role, ...]:
+    roles = []
+    for word in value or []:
+        role = role_named(str(word))
+        if role is None:
+            raise ValueError(f"{word!r} is not a role")
+        roles.append(role)
+    return tuple(roles)
+
+
+class RuleOverride(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+    every_days: int | None = Field(default=None, ge=1, le=366)
+    every_months: int | None = Field(default=None, ge=1, le=24)
+    offsets_days: list[int] | None = None
+    limit: int | None = Field(default=None, ge=1, le=520)
+    mention: list[str] | None = None
+    completed_by: list[str] | None = None
+
+    @field_validator("mention", "completed_by")
+    @classmethod
+    def _known_roles(cls, value):
+        if value is not None:
+            _roles(value)
+        return value
+
+    @field_validator("offsets_days")
+    @classmethod
+    def _positive(cls, value):
+        if value is not None and any(day < 1 for day in value):
+            raise ValueError("offsets must be whole days of 1 or more")
+        return value
+
+
+class OrgConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    post_at: str = "10:00"
+    reminder_days: list[int] = Field(default_factory=lambda: [3, 7])
+    cadence: dict[str, RuleOverride] = Field(default_factory=dict)
+
+    @field_validator("post_at")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        time.fromisoformat(value)
+        return value
+
+    @field_validator("reminder_days")
+    @classmethod
+    def _reminders(cls, value: list[int]) -> list[int]:
+        if value != sorted(value) or any(day < 1 for day in value) or len(value) > 5:
+            raise ValueError("reminder days must be at most five increasing whole days")
+        return value
+
+    @field_validator("cadence")
+    @classmethod
+    def _known_kinds(cls, value: dict) -> dict:
+        known = {rule.kind for rule in DEFAULT_CADENCE.rules}
+        for kind in value:
+            if kind not in known:
+                raise ValueError(f"{kind!r} is not a review kind (known: {', '.join(sorted(known))})")
+        return value
+
+
+def load_cadence(path: Path | None) -> Cadence:
+    """The default cadence with the file's overrides applied; a bad file raises ConfigError (one line)."""
+    if path is None:
+        return DEFAULT_CADENCE
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+        config = OrgConfig.model_validate(raw)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"STEWARD_CONFIG: cannot read {path}: {str(exc).splitlines()[0]}") from None
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise ConfigError(f"STEWARD_CONFIG: {path}: {where}: {error['msg'].removeprefix('Value error, ')}") from None
+    rules = []
+    for rule in DEFAULT_CADENCE.rules:
+        override = config.cadence.get(rule.kind)
+        if override is not None:
+            changes = override.model_dump(exclude_none=True)
+            if "mention" in changes:
+                changes["mention"] = _roles(changes["mention"])
+            if "completed_by" in changes:
+                changes["completed_by"] = _roles(changes["completed_by"])
+            if "offsets_days" in changes:
+                changes["offsets_days"] = tuple(changes["offsets_days"])
+            if "every_days" in changes:
+                changes.setdefault("every_months", 0)
+            elif "every_months" in changes:
+                changes.setdefault("every_days", 0)
+            rule = dataclasses.replace(rule, **changes)
+        rules.append(rule)
+    return Cadence(rules=tuple(rules), post_at=time.fromisoformat(config.post_at),
+                   reminder_days=tuple(config.reminder_days))

@@ -1,0 +1,30 @@
+"""APScheduler only wakes the sweep; what is due lives in the database, so replicas and restarts lose nothing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+log = logging.getLogger(__name__)
+
+
+def start_scheduler(sweep: Callable[[datetime], object], *, seconds: int) -> BackgroundScheduler:
+    """Run `sweep(now)` every `seconds`, starting now; a slow sweep is never run twice at once."""
+    scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1,
+                                                                "misfire_grace_time": seconds})
+
+    def job() -> None:
+        try:
+            report = sweep(datetime.now(UTC))
+            log.debug("sweep: %s", getattr(report, "summary", lambda: report)())
+        except Exception:
+            log.exception("sweep failed; the work stays due for the next one")
+
+    scheduler.add_job(job, IntervalTrigger(seconds=seconds, timezone=UTC), id="steward-sweep", replace_existing=True,
+                      next_run_time=datetime.now(UTC))
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,35 @@
+"""One sweep: everything time-driven that is due at a moment, then the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.outbox import OutboxSender
+from bot.services import cadence
+from bot.services.context import Services
+
+
+@dataclass
+class SweepReport:
+    prompts: int
+    missed: int
+    superseded: int
+    reminders: int
+    sent: int
+    retried: int
+    failed: int
+
+    def summary(self) -> str:
+        return (f"{self.prompts} prompts, {self.reminders} reminders, {self.missed} missed, "
+                f"{self.superseded} superseded; Slack: {self.sent} sent, {self.retried} to retry, {self.failed} failed")
+
+
+def run_sweep(services: Services, sender: OutboxSender, *, now: datetime) -> SweepReport:
+    """Materialize due reviews, queue due reminders, and send what the outbox holds, all as of `now`."""
+    materialized = cadence.materialize_due(services.engine, services.cadence, now=now)
+    reminders = cadence.send_reminders(services.engine, services.cadence, now=now)
+    drained = sender.drain(now)
+    return SweepReport(prompts=len(materialized.created), missed=materialized.missed,
+                       superseded=materialized.superseded, reminders=reminders, sent=drained.sent,
+                       retried=drained.retried, failed=drained.failed)
