@@ -68,7 +68,8 @@ def run(
 ) -> None:
     """Start the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on STEWARD_PORT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for noisy in ("alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = _settings()
     _engine(settings).dispose()  # migrate first, so even a bot without credentials leaves a ready database
     missing = settings.missing_slack_credentials()

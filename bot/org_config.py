@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.domain.cadence import DEFAULT_CADENCE, Cadence
+from bot.domain.escalation import DEFAULT_MATRIX, EscalationPolicy, Level, Severity
 from bot.domain.vocabulary import Role, role_named
 from bot.errors import ConfigError
 
@@ -50,9 +51,56 @@ class RuleOverride(BaseModel):
         return value
 
 
+class LevelConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    after_minutes: int = Field(ge=0, le=7 * 24 * 60)
+    roles: list[str] = Field(min_length=1)
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, value):
+        _roles(value)
+        return value
+
+
+class MatrixConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sev1: list[LevelConfig] | None = None
+    sev2: list[LevelConfig] | None = None
+    sev3: list[LevelConfig] | None = None
+    sev4: list[LevelConfig] | None = None
+
+    @field_validator("sev1", "sev2", "sev3", "sev4")
+    @classmethod
+    def _ladder(cls, value):
+        if value is not None:
+            if not value:
+                raise ValueError("a ladder needs at least one level")
+            times = [level.after_minutes for level in value]
+            if times[0] != 0 or times != sorted(times):
+                raise ValueError("level 1 pages at once (after_minutes: 0) and later levels come later")
+        return value
+
+    def to_matrix(self) -> dict[Severity, tuple[Level, ...]]:
+        matrix = {}
+        for severity in Severity:
+            ladder = getattr(self, severity.value)
+            if ladder is not None:
+                matrix[severity] = tuple(Level(n, item.after_minutes, _roles(item.roles))
+                                         for n, item in enumerate(ladder, start=1))
+        return matrix
+
+
+class EscalationConfig(MatrixConfig):
+    initiatives: dict[str, MatrixConfig] = Field(default_factory=dict)
+
+
 class OrgConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     post_at: str = "10:00"
     reminder_days: list[int] = Field(default_factory=lambda: [3, 7])
     cadence: dict[str, RuleOverride] = Field(default_factory=dict)
@@ -80,10 +128,23 @@ class OrgConfig(BaseModel):
         return value
 
 
+def load_org_config(path: Path | None) -> tuple[Cadence, EscalationPolicy]:
+    """The cadence and escalation policy in force; a bad file raises ConfigError (one line)."""
+    config = _read(path)
+    default = {**DEFAULT_MATRIX, **config.escalation.to_matrix()}
+    policy = EscalationPolicy(default=default, per_initiative={
+        key: matrix.to_matrix() for key, matrix in config.escalation.initiatives.items()})
+    return _cadence(config), policy
+
+
 def load_cadence(path: Path | None) -> Cadence:
     """The default cadence with the file's overrides applied; a bad file raises ConfigError (one line)."""
+    return _cadence(_read(path))
+
+
+def _read(path: Path | None) -> OrgConfig:
     if path is None:
-        return DEFAULT_CADENCE
+        return OrgConfig()
     try:
         raw = yaml.safe_load(path.read_text()) or {}
         config = OrgConfig.model_validate(raw)
@@ -93,6 +154,12 @@ def load_cadence(path: Path | None) -> Cadence:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"])
         raise ConfigError(f"STEWARD_CONFIG: {path}: {where}: {error['msg'].removeprefix('Value error, ')}") from None
+    return config
+
+
+def _cadence(config: OrgConfig) -> Cadence:
+    if not config.cadence and config.post_at == "10:00" and config.reminder_days == [3, 7]:
+        return DEFAULT_CADENCE
     rules = []
     for rule in DEFAULT_CADENCE.rules:
         override = config.cadence.get(rule.kind)

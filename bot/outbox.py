@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -131,41 +130,3 @@ class OutboxSender:
         with session_scope(self.engine) as session:
             outbox.finish(session, row=row, values=values)
         return outcome
-
-
-class OutboxWorker:
-    """A background thread that drains the outbox when woken, and when a retry falls due."""
-
-    def __init__(self, sender: OutboxSender, *, idle_seconds: float = 15.0):
-        self.sender = sender
-        self.idle_seconds = idle_seconds
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="steward-outbox", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                self.sender.drain()
-                with Session(self.sender.engine) as session:
-                    next_due = outbox.next_due_at(session)
-            except Exception:
-                log.exception("outbox drain failed; retrying shortly")
-                next_due = None
-            wait = self.idle_seconds
-            if next_due is not None:
-                wait = max(0.05, min(wait, (next_due - datetime.now(UTC)).total_seconds()))
-            self._wake.wait(wait)

@@ -7,15 +7,19 @@ from datetime import datetime
 
 from slack_bolt import App
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from bot.app import create_app
 from bot.config import Settings
-from bot.org_config import load_cadence
-from bot.outbox import OutboxSender, OutboxWorker
-from bot.services import cadence
+from bot.org_config import load_org_config
+from bot.outbox import OutboxSender
+from bot.services import cadence, incidents
 from bot.services.context import Services
 from bot.services.sweep import SweepReport, run_sweep
 from bot.slack_port import SlackPort, make_web_client
+from bot.worker import DueWorker
+from storage import incidents as incident_rows
+from storage import outbox
 from storage.db import make_engine, upgrade
 
 
@@ -25,18 +29,28 @@ class Runtime:
     services: Services
     app: App | None
     sender: OutboxSender
-    worker: OutboxWorker | None = None
+    worker: DueWorker | None = None
     scheduler: object | None = None
 
     def sweep(self, now: datetime) -> SweepReport:
         return run_sweep(self.services, self.sender, now=now)
 
+    def urgent_work(self, now: datetime) -> None:
+        """What must not wait for the next sweep: escalation pages and the outbox."""
+        incidents.escalate_due(self.engine, now=now)
+        self.sender.drain(now)
+
+    def next_urgent_at(self) -> datetime | None:
+        with Session(self.engine) as session:
+            moments = [outbox.next_due_at(session), incident_rows.next_due_at(session)]
+        return min((m for m in moments if m is not None), default=None)
+
     def start_background(self) -> None:
-        """Start the outbox worker (flows wake it when they queue messages) and the sweep's timer."""
+        """Start the due-work thread (flows wake it when they queue messages) and the sweep's timer."""
         from bot.scheduler import start_scheduler
 
         cadence.refresh_next_due(self.engine, self.services.cadence)
-        self.worker = OutboxWorker(self.sender)
+        self.worker = DueWorker(self.urgent_work, self.next_urgent_at)
         self.services.notify_outbox = self.worker.wake
         self.worker.start()
         self.scheduler = start_scheduler(self.sweep, seconds=self.services.settings.steward_sweep_seconds)
@@ -63,13 +77,18 @@ def build_runtime(settings: Settings, *, engine: Engine | None = None, migrate: 
     `with_app=False` skips the Bolt app (and its auth.test call) for one-shot commands such as sweep.
     """
     engine = engine or make_engine_for(settings, migrate=migrate)
-    services = Services(engine=engine, settings=settings, cadence=load_cadence(settings.steward_config))
+    cadence_in_force, escalation_policy = load_org_config(settings.steward_config)
+    services = Services(engine=engine, settings=settings, cadence=cadence_in_force, escalation=escalation_policy)
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     app = create_app(services) if with_app else None
     sender = OutboxSender(engine=engine,
                           slack=SlackPort(make_web_client(token=token, base_url=settings.slack_api_url,
                                                           interactive=False)),
                           still_wanted={"review.prompt": cadence.review_still_open,
-                                        "review.reminder": cadence.review_still_open},
-                          on_sent={"review.prompt": cadence.record_prompt_posted})
+                                        "review.reminder": cadence.review_still_open,
+                                        "incident.page": incidents.page_still_wanted,
+                                        "incident.status_request": incidents.status_request_still_wanted,
+                                        "incident.root_update": incidents.root_update_still_wanted},
+                          on_sent={"review.prompt": cadence.record_prompt_posted,
+                                   "incident.root": incidents.record_root_posted})
     return Runtime(engine=engine, services=services, app=app, sender=sender)

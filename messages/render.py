@@ -59,6 +59,22 @@ def local_time(moment: datetime | None, zone: str = "UTC", fmt: str = "%a %d %b 
     return f"{moment.astimezone(ZoneInfo(zone)).strftime(fmt)} {zone}"
 
 
+def duration(value) -> str:
+    """A timedelta the way people say it: `40 s`, `4 min`, `2 h 10 min`, `3 d 2 h`."""
+    if value is None:
+        return "—"
+    if value.total_seconds() < 60:
+        return f"{max(0, int(value.total_seconds()))} s"
+    minutes = int(value.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min"
+
+
 def truncate(value: object, limit: int) -> str:
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -79,6 +95,7 @@ def _environment() -> Environment:
     env.filters["channel"] = channel_mention
     env.filters["local"] = local_time
     env.filters["truncate_to"] = truncate
+    env.filters["duration"] = duration
     env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
     return env
 
@@ -93,6 +110,21 @@ def render(name: str, **context) -> Message:
     message = Message(text=document["text"], blocks=document.get("blocks", []))
     check_limits(message, name)
     return message
+
+
+MAX_VIEW_BLOCKS = 100
+
+
+def render_view(name: str, **context) -> dict:
+    """Render a modal or Home tab view from `templates/<name>.json.j2`, checked against Slack's limits."""
+    source = _environment().get_template(f"{name}.json.j2").render(**context)
+    view = json.loads(source)
+    if len(view.get("blocks", [])) > MAX_VIEW_BLOCKS:
+        raise MessageTooLarge(f"{name}: {len(view['blocks'])} blocks, at most {MAX_VIEW_BLOCKS} in a view")
+    check_limits(Message(text=view.get("title", {}).get("text", name), blocks=[]), name)
+    for block in view.get("blocks", []):
+        check_limits(Message(text=name, blocks=[block]), name)
+    return view
 
 
 def check_limits(message: Message, name: str = "message") -> None:

@@ -170,3 +170,53 @@ class Review(SQLModel, table=True):
     # The next reminder's time while the review is open; None once it is completed or skipped.
     next_reminder_at: datetime | None = _utc(default=None, nullable=True)
     created_at: datetime = _utc()
+
+
+class Incident(SQLModel, table=True):
+    """An incident and its escalation; the ladder it climbs is frozen onto it when declared."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        UniqueConstraint("team_id", "number", name="uq_incident_number"),
+        Index("ix_incident_due", "next_escalation_at"),
+        Index("ix_incident_initiative", "initiative_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    number: int
+    initiative_id: int = Field(foreign_key="initiatives.id")
+    severity: str = Field(max_length=8)
+    kind: str = Field(default="performance", max_length=20)
+    title: str = Field(max_length=200)
+    declared_by: str = Field(max_length=32)
+    declared_at: datetime = _utc()
+    channel_id: str = Field(max_length=32)
+    root_ts: str | None = Field(default=None, max_length=32)
+    status: str = Field(default="open", max_length=16)
+    levels: str = Field(sa_column=Column(Text, nullable=False))  # JSON: the frozen escalation ladder
+    level_reached: int = 0
+    status_requests: int = 0
+    # When the rules next have something to do (a level, a status request); None when nothing is left.
+    next_escalation_at: datetime | None = _utc(default=None, nullable=True)
+    acknowledged_by: str | None = Field(default=None, max_length=32)
+    acknowledged_at: datetime | None = _utc(default=None, nullable=True)
+    resolved_by: str | None = Field(default=None, max_length=32)
+    resolved_at: datetime | None = _utc(default=None, nullable=True)
+    resolution: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    version: int = 0
+
+
+class Deviation(SQLModel, table=True):
+    """A departure from expected behaviour, however minor, logged with who and when."""
+
+    __tablename__ = "deviations"
+    __table_args__ = (Index("ix_deviation_initiative", "initiative_id", "logged_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    initiative_id: int = Field(foreign_key="initiatives.id")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    logged_by: str = Field(max_length=32)
+    logged_at: datetime = _utc()
+    incident_id: int | None = Field(default=None, foreign_key="incidents.id")

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
-from storage.models import Counter, Initiative, Review
+from storage.models import Counter, Incident, Initiative, Review
 
 SCHEDULED, POSTED, COMPLETED, SKIPPED = "scheduled", "posted", "completed", "skipped"
 OPEN = (SCHEDULED, POSTED)
@@ -114,4 +114,7 @@ def overdue_work(session: Session, *, before: datetime) -> str | None:
     review = session.exec(select(Review).where(col(Review.next_reminder_at) < before).limit(1)).first()
     if review is not None:
         return f"review R{review.number} has a reminder due since {review.next_reminder_at.isoformat()}"
+    incident = session.exec(select(Incident).where(col(Incident.next_escalation_at) < before).limit(1)).first()
+    if incident is not None:
+        return f"incident INC{incident.number} has an escalation due since {incident.next_escalation_at.isoformat()}"
     return None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.escalation import IncidentKind, Severity
 from bot.domain.vocabulary import ROLE_ALIASES, Role, Stage, role_named
 from bot.errors import UsageError
 
@@ -27,7 +28,13 @@ USAGE = {
     "role unassign": "/steward role unassign <key> <role>",
     "review list": "/steward review list [key]",
     "review done": "/steward review done <review id, e.g. R12> [notes...]",
+    "incident declare": "/steward incident declare <key> <sev1|sev2|sev3|sev4> <title...> [kind=infrastructure]",
+    "incident ack": "/steward incident ack <incident id, e.g. INC3>",
+    "incident resolve": "/steward incident resolve <incident id, e.g. INC3> <resolution...>",
 }
+MAX_TITLE = 150
+MAX_RESOLUTION = 2000
+INCIDENT_ID = re.compile(r"^(?:INC)?(\d{1,9})$", re.IGNORECASE)
 MAX_NOTES = 1000
 REVIEW_ID = re.compile(r"^[Rr]?(\d{1,9})$")
 
@@ -85,8 +92,27 @@ class ReviewDone:
     notes: str | None = None
 
 
+@dataclass(frozen=True)
+class IncidentDeclare:
+    key: str
+    severity: Severity
+    title: str
+    kind: IncidentKind = IncidentKind.PERFORMANCE
+
+
+@dataclass(frozen=True)
+class IncidentAck:
+    number: int
+
+
+@dataclass(frozen=True)
+class IncidentResolve:
+    number: int
+    resolution: str
+
+
 Command = (Help | InitiativeCreate | InitiativeList | InitiativeShow | RoleAssign | RoleUnassign | ReviewList
-           | ReviewDone)
+           | ReviewDone | IncidentDeclare | IncidentAck | IncidentResolve)
 
 
 def tokenize(text: str) -> list[str]:
@@ -105,7 +131,7 @@ def parse(text: str) -> Command:
     if not tokens or tokens[0].lower() == "help":
         return Help()
     group = tokens[0].lower()
-    if group in ("initiative", "role", "review"):
+    if group in ("initiative", "role", "review", "incident"):
         if len(tokens) < 2:
             raise UsageError(f"`{group}` needs a verb.", usage=_usages(group))
         verb = tokens[1].lower()
@@ -242,7 +268,8 @@ def _parse_unassign(tokens: list[str]) -> RoleUnassign:
 def _free_text(tokens: list[str], usage: str, *, what: str, limit: int) -> str | None:
     text = unescape(" ".join(tokens)).strip()
     if len(text) > limit:
-        raise UsageError(f"The {what} are {len(text)} characters long; at most {limit} are allowed.", usage=usage)
+        raise UsageError(f"That {what} is {len(text)} characters long; at most {limit} are allowed.",
+                         usage=usage)
     return text or None
 
 
@@ -268,10 +295,66 @@ def _parse_review_list(tokens: list[str]) -> ReviewList:
 def _parse_review_done(tokens: list[str]) -> ReviewDone:
     usage = USAGE["review done"]
     number = review_number(tokens[0] if tokens else None, usage)
-    return ReviewDone(number=number, notes=_free_text(tokens[1:], usage, what="notes", limit=MAX_NOTES))
+    return ReviewDone(number=number, notes=_free_text(tokens[1:], usage, what="note", limit=MAX_NOTES))
+
+
+def incident_number(token: str | None, usage: str) -> int:
+    """Read an incident id as people see it (INC3); bare numbers are accepted too."""
+    if token is None:
+        raise UsageError("The incident id is missing.", usage=usage)
+    match = INCIDENT_ID.match(token)
+    if not match:
+        raise UsageError(f"`{_shown(token)}` is not an incident id; they look like `INC3`.", usage=usage)
+    return int(match.group(1))
+
+
+def _parse_declare(tokens: list[str]) -> IncidentDeclare:
+    usage = USAGE["incident declare"]
+    key = _key(tokens[0] if tokens else None, usage)
+    if len(tokens) < 2:
+        raise UsageError("The severity is missing.", usage=usage)
+    try:
+        severity = Severity(tokens[1].lower())
+    except ValueError:
+        raise UsageError(f"`{_shown(tokens[1])}` is not a severity: use sev1 (worst) to sev4.", usage=usage) from None
+    kind = IncidentKind.PERFORMANCE
+    words = []
+    for token in tokens[2:]:
+        name, sep, value = token.partition("=")
+        if sep and name.lower() == "kind":
+            try:
+                kind = IncidentKind(value.lower())
+            except ValueError:
+                raise UsageError(f"`{_shown(value)}` is not an incident kind: use `performance` or "
+                                 "`infrastructure`.", usage=usage) from None
+        else:
+            words.append(token)
+    title = _free_text(words, usage, what="title", limit=MAX_TITLE)
+    if not title:
+        raise UsageError("The title is missing: say in a few words what is wrong.", usage=usage)
+    return IncidentDeclare(key=key, severity=severity, title=title, kind=kind)
+
+
+def _parse_ack(tokens: list[str]) -> IncidentAck:
+    usage = USAGE["incident ack"]
+    number = incident_number(tokens[0] if tokens else None, usage)
+    _no_more(tokens[1:], usage)
+    return IncidentAck(number)
+
+
+def _parse_resolve(tokens: list[str]) -> IncidentResolve:
+    usage = USAGE["incident resolve"]
+    number = incident_number(tokens[0] if tokens else None, usage)
+    resolution = _free_text(tokens[1:], usage, what="resolution", limit=MAX_RESOLUTION)
+    if not resolution:
+        raise UsageError("A resolution is needed: say what was wrong and what fixed it.", usage=usage)
+    return IncidentResolve(number, resolution)
 
 
 _PARSERS = {
+    "incident declare": _parse_declare,
+    "incident ack": _parse_ack,
+    "incident resolve": _parse_resolve,
     "review list": _parse_review_list,
     "review done": _parse_review_done,
     "initiative create": _parse_create,

@@ -6,10 +6,21 @@ from datetime import UTC, datetime
 
 from slack_bolt import Ack, App
 
-from bot.domain.commands import ReviewDone, review_number
+from bot.domain.commands import (
+    MAX_RESOLUTION,
+    IncidentAck,
+    IncidentResolve,
+    ReviewDone,
+    incident_number,
+    review_number,
+)
+from bot.errors import StewardError, UsageError
 from bot.listeners.replies import run_flow
-from bot.services import notify, reviews
+from bot.services import incidents, notify, reviews
 from bot.services.context import Actor, Services
+from messages.render import render, render_view
+from storage import incidents as incident_rows
+from storage.db import session_scope
 
 
 def actor_of(body: dict) -> Actor:
@@ -25,4 +36,66 @@ def register(app: App, services: Services) -> None:
         actor = actor_of(body)
         message = run_flow(lambda: reviews.complete(services, actor, ReviewDone(review_number(action.get("value"),
                                                                                                "Mark done"))))
+        notify.tell(services, actor, message)
+
+    @app.action("incident_ack")
+    def incident_ack(ack: Ack, body: dict, action: dict) -> None:
+        ack()
+        actor = actor_of(body)
+        message = run_flow(lambda: incidents.acknowledge(services, actor, IncidentAck(
+            incident_number(action.get("value"), "Acknowledge"))))
+        notify.tell(services, actor, message)
+
+    @app.action("incident_escalate")
+    def incident_escalate(ack: Ack, body: dict, action: dict) -> None:
+        ack()
+        actor = actor_of(body)
+
+        def flow():
+            # The button carries the level its message showed, so a stale click cannot page twice.
+            number, _, seen = str(action.get("value", "")).partition(":")
+            if not seen.isdigit():
+                raise UsageError("This Escalate button is malformed; use the one on the incident's message.")
+            return incidents.escalate_now(services, actor, incident_number(number, "Escalate now"), int(seen))
+
+        notify.tell(services, actor, run_flow(flow))
+
+    @app.action("incident_resolve")
+    def incident_resolve_button(ack: Ack, body: dict, action: dict, client) -> None:
+        ack()
+        actor = actor_of(body)
+        try:
+            number = incident_number(action.get("value"), "Resolve")
+            with session_scope(services.engine) as session:
+                incident = incident_rows.by_number(session, team_id=actor.team_id, number=number)
+            if incident is None:
+                raise UsageError(f"INC{number} does not exist any more.")
+        except StewardError as error:
+            notify.tell(services, actor, render("error", message=error.message, usage=error.usage))
+            return
+        view = render_view("incident_resolve_modal", incident=incident, max_length=MAX_RESOLUTION)
+        view["private_metadata"] = f"INC{incident.number}|{actor.channel_id or ''}"
+        # trigger_id expires after 3 s, so the modal opens here rather than through the outbox.
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.view("incident_resolve")
+    def incident_resolve_submitted(ack: Ack, body: dict, view: dict) -> None:
+        incident_id, _, channel = view.get("private_metadata", "").partition("|")
+        text = (((view.get("state") or {}).get("values") or {}).get("resolution") or {}).get("text") or {}
+        resolution = (text.get("value") or "").strip()
+        user = body["user"]
+        actor = Actor(team_id=(body.get("team") or {}).get("id") or user.get("team_id"), user_id=user["id"],
+                      channel_id=channel or None, now=datetime.now(UTC))
+        try:
+            if not resolution:
+                raise UsageError("A resolution is needed: say what was wrong and what fixed it.")
+            if len(resolution) > MAX_RESOLUTION:
+                raise UsageError(f"At most {MAX_RESOLUTION} characters, please.")
+            message = incidents.resolve(services, actor, IncidentResolve(incident_number(incident_id, "Resolve"),
+                                                                         resolution))
+        except StewardError as error:
+            # Shown under the text box; the modal stays open and nothing was changed.
+            ack(response_action="errors", errors={"resolution": error.message[:150]})
+            return
+        ack()
         notify.tell(services, actor, message)

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.domain.cadence import DEFAULT_CADENCE, Cadence
+from bot.domain.escalation import EscalationPolicy
 
 
 @dataclass(frozen=True)
@@ -25,5 +26,6 @@ class Services:
     engine: Engine
     settings: Settings
     cadence: Cadence = DEFAULT_CADENCE
+    escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
     # Called after a flow commits messages to the outbox (wakes the sender in `steward run`).
     notify_outbox: Callable[[], None] = field(default=lambda: None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.domain import commands
 from bot.domain.commands import USAGE
 from bot.domain.vocabulary import ROLE_ALIASES, Stage
-from bot.services import initiatives, reviews, roles
+from bot.services import incidents, initiatives, reviews, roles
 from bot.services.context import Actor, Services
 from messages.render import Message, render
 
@@ -24,6 +24,9 @@ FLOWS = {
     commands.RoleUnassign: roles.unassign,
     commands.ReviewList: reviews.list_open,
     commands.ReviewDone: reviews.complete,
+    commands.IncidentDeclare: incidents.declare,
+    commands.IncidentAck: incidents.acknowledge,
+    commands.IncidentResolve: incidents.resolve,
 }
 
 

@@ -10,23 +10,16 @@ from sqlalchemy.exc import IntegrityError
 from bot.domain import permissions
 from bot.domain.commands import USAGE, InitiativeCreate, InitiativeList, InitiativeShow
 from bot.domain.vocabulary import REQUIRED_ROLES, Role, Stage
-from bot.errors import Conflict, NotFound, PermissionDenied, UsageError
+from bot.errors import Conflict, PermissionDenied, UsageError
 from bot.outbox import queue_message
-from bot.services import cadence
+from bot.services import cadence, incidents
 from bot.services.context import Actor, Services
+from bot.services.lookup import require_initiative
 from messages.render import Message, local_time, render
 from storage import outbox, repository
 from storage.audit import append_event
 from storage.db import session_scope
 from storage.models import Initiative
-
-
-def require_initiative(session, *, team_id: str, key: str) -> Initiative:
-    """Return the initiative or raise NotFound naming the key."""
-    initiative = repository.get_initiative(session=session, team_id=team_id, key=key)
-    if initiative is None:
-        raise NotFound(f"There is no initiative `{key}` in this workspace. `/steward initiative list` shows them.")
-    return initiative
 
 
 def create(services: Services, actor: Actor, command: InitiativeCreate) -> Message:
@@ -99,6 +92,7 @@ def show(services: Services, actor: Actor, command: InitiativeShow) -> Message:
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
         roles = repository.active_roles(session=session, initiative_id=initiative.id)
         problems = outbox.undelivered_for_initiative(session, initiative_id=initiative.id)
+        incident_lines = incidents.summary_lines(session, initiative)
     role_lines = []
     for role in Role:
         holder = roles.get(role)
@@ -112,7 +106,8 @@ def show(services: Services, actor: Actor, command: InitiativeShow) -> Message:
         for p in problems
     ]
     return render("initiative_show", initiative=initiative, stage_title=Stage(initiative.stage).title,
-                  role_lines=role_lines, delivery_problems=delivery, extra_sections=[])
+                  role_lines=role_lines, delivery_problems=delivery,
+                  extra_sections=["\n".join(incident_lines)] if incident_lines else [])
 
 
 def _admin_list(services: Services) -> str:

@@ -8,7 +8,7 @@ from bot.errors import Conflict, NotFound, PermissionDenied
 from bot.outbox import queue_message
 from bot.services.cadence import prompt_key
 from bot.services.context import Actor, Services
-from bot.services.initiatives import require_initiative
+from bot.services.lookup import require_initiative
 from messages.render import Message, local_time, render
 from storage import repository, reviews
 from storage.audit import append_event

@@ -10,7 +10,7 @@ from bot.domain.vocabulary import REQUIRED_ROLES
 from bot.errors import Conflict, PermissionDenied
 from bot.outbox import queue_message
 from bot.services.context import Actor, Services
-from bot.services.initiatives import require_initiative
+from bot.services.lookup import require_initiative
 from messages.render import Message, render
 from storage import repository
 from storage.audit import append_event

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.outbox import OutboxSender
-from bot.services import cadence
+from bot.services import cadence, incidents
 from bot.services.context import Services
 
 
 @dataclass
 class SweepReport:
     prompts: int
+    escalations: int
     missed: int
     superseded: int
     reminders: int
@@ -21,15 +22,17 @@ class SweepReport:
     failed: int
 
     def summary(self) -> str:
-        return (f"{self.prompts} prompts, {self.reminders} reminders, {self.missed} missed, "
+        return (f"{self.prompts} prompts, {self.reminders} reminders, {self.escalations} escalations, "
+                f"{self.missed} missed, "
                 f"{self.superseded} superseded; Slack: {self.sent} sent, {self.retried} to retry, {self.failed} failed")
 
 
 def run_sweep(services: Services, sender: OutboxSender, *, now: datetime) -> SweepReport:
-    """Materialize due reviews, queue due reminders, and send what the outbox holds, all as of `now`."""
+    """Escalate due incidents, materialize due reviews, queue due reminders, then send the outbox, as of `now`."""
+    escalations = incidents.escalate_due(services.engine, now=now)
     materialized = cadence.materialize_due(services.engine, services.cadence, now=now)
     reminders = cadence.send_reminders(services.engine, services.cadence, now=now)
     drained = sender.drain(now)
-    return SweepReport(prompts=len(materialized.created), missed=materialized.missed,
+    return SweepReport(prompts=len(materialized.created), escalations=escalations, missed=materialized.missed,
                        superseded=materialized.superseded, reminders=reminders, sent=drained.sent,
                        retried=drained.retried, failed=drained.failed)

@@ -1,0 +1,62 @@
+"""Queries over incidents and deviations; every change of an incident is fenced by its version."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, func, select
+
+from storage.models import Deviation, Incident
+
+
+def by_number(session: Session, *, team_id: str, number: int) -> Incident | None:
+    return session.exec(select(Incident).where(Incident.team_id == team_id, Incident.number == number)).first()
+
+
+def due(session: Session, *, now: datetime, limit: int = 500) -> list[Incident]:
+    statement = (
+        select(Incident).where(col(Incident.next_escalation_at) <= now).order_by(Incident.next_escalation_at)
+        .limit(limit)
+    )
+    return list(session.exec(statement))
+
+
+def next_due_at(session: Session) -> datetime | None:
+    return session.exec(select(func.min(Incident.next_escalation_at))).one()
+
+
+def fenced_update(session: Session, *, incident: Incident, **values) -> bool:
+    """Apply a change only if nobody changed the incident since it was read (a click, a sweep, a replica)."""
+    result = session.exec(
+        update(Incident)
+        .where(col(Incident.id) == incident.id, col(Incident.version) == incident.version)
+        .values(version=incident.version + 1, **values)
+    )
+    if result.rowcount != 1:
+        return False
+    session.refresh(incident)
+    return True
+
+
+def for_initiative(session: Session, *, initiative_id: int) -> list[Incident]:
+    return list(session.exec(select(Incident).where(Incident.initiative_id == initiative_id)
+                             .order_by(Incident.declared_at)))
+
+
+def overdue(session: Session, *, before: datetime) -> Incident | None:
+    return session.exec(select(Incident).where(col(Incident.next_escalation_at) < before).limit(1)).first()
+
+
+def add_deviation(session: Session, *, team_id: str, initiative_id: int, text: str, by: str, at: datetime,
+                  incident_id: int | None = None) -> Deviation:
+    deviation = Deviation(team_id=team_id, initiative_id=initiative_id, text=text, logged_by=by, logged_at=at,
+                          incident_id=incident_id)
+    session.add(deviation)
+    session.flush()
+    return deviation
+
+
+def recent_deviations(session: Session, *, initiative_id: int, limit: int = 5) -> list[Deviation]:
+    return list(session.exec(select(Deviation).where(Deviation.initiative_id == initiative_id)
+                             .order_by(col(Deviation.logged_at).desc()).limit(limit)))
