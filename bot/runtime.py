@@ -60,6 +60,8 @@ class Runtime:
             self.scheduler.shutdown(wait=True)
         if self.worker is not None:
             self.worker.stop()
+            # Send what the last requests queued before going; what fails stays queued for the next start.
+            self.sender.drain()
         self.engine.dispose()
 
 
