@@ -227,28 +227,56 @@ def db_upgrade() -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check every workspace's hash chain and name the first broken event."""
+def audit_verify(slack: Annotated[bool, typer.Option(
+        "--slack", help="Also compare with the chain heads posted to STEWARD_AUDIT_CHANNEL in Slack.")] = False
+                 ) -> None:
+    """Check every workspace's hash chain and its daily witnesses; name the first broken event."""
     from sqlmodel import Session, select
 
-    from storage.audit import verify_chain
+    from bot.audit_check import slack_witnesses, verify_workspace
     from storage.models import AuditEvent, AuditHead
 
-    engine = _engine(_settings(), migrate=False)
+    settings = _settings()
+    engine = _engine(settings, migrate=False)
+    heads_in_slack = {}
+    if slack:
+        if settings.slack_bot_token is None or settings.steward_audit_channel is None:
+            typer.echo("steward: --slack needs SLACK_BOT_TOKEN and STEWARD_AUDIT_CHANNEL", err=True)
+            raise typer.Exit(2)
+        heads_in_slack = slack_witnesses(settings)
     broken = False
     with Session(engine) as session:
         teams = set(session.exec(select(AuditHead.team_id))) | set(session.exec(select(AuditEvent.team_id)))
         for team_id in sorted(teams):
-            checked, problem = verify_chain(session, team_id)
-            if problem is None:
-                typer.echo(f"{team_id}: {checked} events, chain intact")
-            else:
-                broken = True
-                typer.echo(f"{team_id}: BROKEN at event {problem.seq}: {problem.reason} "
-                           f"({checked} events verified before it)")
+            ok, line = verify_workspace(session, team_id, heads_in_slack.get(team_id, []))
+            broken |= not ok
+            typer.echo(line)
     if not teams:
         typer.echo("no audit events yet")
     raise typer.Exit(1 if broken else 0)
+
+
+@audit_cli.command("export")
+def audit_export(
+    format: Annotated[str, typer.Option("--format", help="csv or jsonl")] = "csv",
+    output: Annotated[str | None, typer.Option(help="Write to this file instead of standard output.")] = None,
+    team: Annotated[str | None, typer.Option(help="Only this workspace (team id).")] = None,
+) -> None:
+    """Write the audit log as an auditor asks for it: who, role, what, when, payload, and the chain hashes."""
+    from bot.audit_check import export_rows
+
+    if format not in ("csv", "jsonl"):
+        typer.echo("steward: --format must be csv or jsonl", err=True)
+        raise typer.Exit(2)
+    engine = _engine(_settings(), migrate=False)
+    stream = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    try:
+        count = export_rows(engine, stream, format=format, team_id=team)
+    finally:
+        if output:
+            stream.close()
+    if output:
+        typer.echo(f"wrote {count} events to {output}", err=True)
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ _EXPECTED = {
     "STEWARD_TIMEZONE": "an IANA time zone such as Europe/Berlin or UTC",
     "STEWARD_CONFIG": "the path of an existing cadence/escalation override file",
     "STEWARD_SWEEP_SECONDS": "a whole number of seconds from 5 to 3600",
+    "STEWARD_AUDIT_CHANNEL": "a Slack channel id such as C012ABCDEF",
 }
 
 
@@ -46,8 +47,10 @@ class Settings(BaseSettings):
     steward_timezone: str = "UTC"
     steward_config: Path | None = None
     steward_sweep_seconds: int = Field(default=60, ge=5, le=3600)
+    steward_audit_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{2,}$")
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "steward_config", mode="before")
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "steward_config",
+                     "steward_audit_channel", mode="before")
     @classmethod
     def _blank_is_unset(cls, value):
         return None if isinstance(value, str) and not value.strip() else value

@@ -220,3 +220,99 @@ class Deviation(SQLModel, table=True):
     logged_by: str = Field(max_length=32)
     logged_at: datetime = _utc()
     incident_id: int | None = Field(default=None, foreign_key="incidents.id")
+
+
+class SignOff(SQLModel, table=True):
+    """A named person's decision on a subject; append-only, the latest on a subject supersedes earlier ones."""
+
+    __tablename__ = "signoffs"
+    __table_args__ = (
+        Index("ix_signoff_subject", "initiative_id", "subject", "signed_at"),
+        UniqueConstraint("team_id", "request_key", name="uq_signoff_request"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    initiative_id: int = Field(foreign_key="initiatives.id")
+    subject: str = Field(max_length=60)
+    decision: str = Field(max_length=10)
+    signer: str = Field(max_length=32)
+    signer_role: str = Field(max_length=32)
+    stage: str = Field(max_length=20)  # the stage the initiative was in when signed
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    signed_at: datetime = _utc()
+    evidence: str = Field(sa_column=Column(Text, nullable=False))  # JSON: what the signer saw
+    evidence_hash: str = Field(max_length=64)
+    request_key: str | None = Field(default=None, max_length=120)  # the Slack request, so a retry records once
+
+
+class ReadinessAssessment(SQLModel, table=True):
+    __tablename__ = "readiness_assessments"
+    __table_args__ = (Index("ix_readiness_initiative", "initiative_id", "dimension", "set_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    initiative_id: int = Field(foreign_key="initiatives.id")
+    dimension: str = Field(max_length=20)
+    ready: bool
+    evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    set_by: str = Field(max_length=32)
+    set_at: datetime = _utc()
+
+
+class GovernanceItem(SQLModel, table=True):
+    __tablename__ = "governance_items"
+    __table_args__ = (Index("ix_governance_initiative", "initiative_id", "item", "set_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    initiative_id: int = Field(foreign_key="initiatives.id")
+    item: str = Field(max_length=20)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    set_by: str = Field(max_length=32)
+    set_at: datetime = _utc()
+
+
+class KpiThreshold(SQLModel, table=True):
+    """A proposed threshold; the ones in force are those the latest approved baseline sign-off saw."""
+
+    __tablename__ = "kpi_thresholds"
+    __table_args__ = (Index("ix_threshold_initiative", "initiative_id", "kpi", "set_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    initiative_id: int = Field(foreign_key="initiatives.id")
+    kpi: str = Field(max_length=20)
+    value: float
+    set_by: str = Field(max_length=32)
+    set_at: datetime = _utc()
+
+
+class KpiMeasurement(SQLModel, table=True):
+    __tablename__ = "kpi_measurements"
+    __table_args__ = (Index("ix_measurement_initiative", "initiative_id", "kpi", "measured_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    initiative_id: int = Field(foreign_key="initiatives.id")
+    kpi: str = Field(max_length=20)
+    value: float
+    measured_at: datetime = _utc()
+    recorded_by: str = Field(max_length=64)
+    source: str = Field(default="slack", max_length=10)
+    created_at: datetime = _utc()
+
+
+class AuditWitness(SQLModel, table=True):
+    """A chain head posted to the audit channel, so a rewritten chain no longer matches what Slack holds."""
+
+    __tablename__ = "audit_witnesses"
+    __table_args__ = (UniqueConstraint("team_id", "day", name="uq_witness_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    day: date
+    seq: int
+    hash: str = Field(max_length=64)
+    channel_id: str = Field(max_length=32)
+    created_at: datetime = _utc()

@@ -9,6 +9,9 @@ from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.escalation import IncidentKind, Severity
+from bot.domain.gates import DIMENSIONS, SETTABLE_GOVERNANCE_ITEMS
+from bot.domain.kpis import KPIS, kpi_named
+from bot.domain.signoff import SUBJECT_FORMS, Decision, Subject, parse_subject
 from bot.domain.vocabulary import ROLE_ALIASES, Role, Stage, role_named
 from bot.errors import UsageError
 
@@ -31,7 +34,19 @@ USAGE = {
     "incident declare": "/steward incident declare <key> <sev1|sev2|sev3|sev4> <title...> [kind=infrastructure]",
     "incident ack": "/steward incident ack <incident id, e.g. INC3>",
     "incident resolve": "/steward incident resolve <incident id, e.g. INC3> <resolution...>",
+    "initiative advance": "/steward initiative advance <key>",
+    "readiness": "/steward readiness <key> <data|integration|governance|baseline|organization> <ready|not-ready> "
+                 "[evidence...]",
+    "governance": "/steward governance <key> [<use-case|compliance|audit-spec> <link or text...>]",
+    "signoff": "/steward signoff <key> <stage-exit|baseline|governance|review:R<n>|retraining:R<n>|"
+               "postmortem:INC<n>|scope-expansion> <approve|reject> [comment...]",
+    "kpi threshold": "/steward kpi threshold <key> <task-completion|exception-rate|data-quality|adoption|latency> "
+                     "<value>",
+    "kpi record": "/steward kpi record <key> <task-completion|exception-rate|data-quality|adoption|latency> <value>",
+    "audit": "/steward audit <key>",
 }
+MAX_EVIDENCE = 1000
+MAX_COMMENT = 1000
 MAX_TITLE = 150
 MAX_RESOLUTION = 2000
 INCIDENT_ID = re.compile(r"^(?:INC)?(\d{1,9})$", re.IGNORECASE)
@@ -111,8 +126,56 @@ class IncidentResolve:
     resolution: str
 
 
+@dataclass(frozen=True)
+class InitiativeAdvance:
+    key: str
+
+
+@dataclass(frozen=True)
+class ReadinessSet:
+    key: str
+    dimension: str
+    ready: bool
+    evidence: str | None = None
+
+
+@dataclass(frozen=True)
+class GovernanceSet:
+    key: str
+    item: str | None = None  # None: show the record
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class SignOffCommand:
+    key: str
+    subject: Subject
+    decision: Decision
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class KpiThresholdSet:
+    key: str
+    kpi: str
+    value: float
+
+
+@dataclass(frozen=True)
+class KpiRecord:
+    key: str
+    kpi: str
+    value: float
+
+
+@dataclass(frozen=True)
+class AuditShow:
+    key: str
+
+
 Command = (Help | InitiativeCreate | InitiativeList | InitiativeShow | RoleAssign | RoleUnassign | ReviewList
-           | ReviewDone | IncidentDeclare | IncidentAck | IncidentResolve)
+           | ReviewDone | IncidentDeclare | IncidentAck | IncidentResolve | InitiativeAdvance | ReadinessSet
+           | GovernanceSet | SignOffCommand | KpiThresholdSet | KpiRecord | AuditShow)
 
 
 def tokenize(text: str) -> list[str]:
@@ -131,7 +194,9 @@ def parse(text: str) -> Command:
     if not tokens or tokens[0].lower() == "help":
         return Help()
     group = tokens[0].lower()
-    if group in ("initiative", "role", "review", "incident"):
+    if group in _SINGLE:
+        return _SINGLE[group](tokens[1:])
+    if group in ("initiative", "role", "review", "incident", "kpi"):
         if len(tokens) < 2:
             raise UsageError(f"`{group}` needs a verb.", usage=_usages(group))
         verb = tokens[1].lower()
@@ -143,7 +208,8 @@ def parse(text: str) -> Command:
 
 
 def _usages(group: str | None) -> str:
-    return "\n".join(form for name, form in USAGE.items() if group is None or name.startswith(group + " "))
+    return "\n".join(form for name, form in USAGE.items()
+                     if group is None or name == group or name.startswith(group + " "))
 
 
 def _shown(token: str) -> str:
@@ -265,8 +331,17 @@ def _parse_unassign(tokens: list[str]) -> RoleUnassign:
     return RoleUnassign(key=key, role=role)
 
 
+_LINK = re.compile(r"^<((?:https?|mailto):[^|>]+)(?:\|[^>]*)?>$")
+
+
+def _delink(token: str) -> str:
+    """Slack wraps links as <https://x|label>; keep the address."""
+    match = _LINK.match(token)
+    return match.group(1) if match else token
+
+
 def _free_text(tokens: list[str], usage: str, *, what: str, limit: int) -> str | None:
-    text = unescape(" ".join(tokens)).strip()
+    text = unescape(" ".join(_delink(token) for token in tokens)).strip()
     if len(text) > limit:
         raise UsageError(f"That {what} is {len(text)} characters long; at most {limit} are allowed.",
                          usage=usage)
@@ -351,7 +426,112 @@ def _parse_resolve(tokens: list[str]) -> IncidentResolve:
     return IncidentResolve(number, resolution)
 
 
+def _parse_advance(tokens: list[str]) -> InitiativeAdvance:
+    usage = USAGE["initiative advance"]
+    key = _key(tokens[0] if tokens else None, usage)
+    _no_more(tokens[1:], usage)
+    return InitiativeAdvance(key)
+
+
+def _parse_readiness(tokens: list[str]) -> ReadinessSet:
+    usage = USAGE["readiness"]
+    key = _key(tokens[0] if tokens else None, usage)
+    if len(tokens) < 2:
+        raise UsageError("The dimension is missing.", usage=usage)
+    dimension = tokens[1].lower()
+    if dimension not in DIMENSIONS:
+        raise UsageError(f"`{_shown(tokens[1])}` is not a readiness dimension. Dimensions: "
+                         + ", ".join(f"`{d}`" for d in DIMENSIONS) + ".", usage=usage)
+    if len(tokens) < 3 or tokens[2].lower() not in ("ready", "not-ready"):
+        shown = f"`{_shown(tokens[2])}` is not" if len(tokens) > 2 else "Missing"
+        raise UsageError(f"{shown} the assessment: say `ready` or `not-ready`.", usage=usage)
+    evidence = _free_text(tokens[3:], usage, what="evidence", limit=MAX_EVIDENCE)
+    return ReadinessSet(key, dimension, tokens[2].lower() == "ready", evidence)
+
+
+def _parse_governance(tokens: list[str]) -> GovernanceSet:
+    usage = USAGE["governance"]
+    key = _key(tokens[0] if tokens else None, usage)
+    if len(tokens) == 1:
+        return GovernanceSet(key)
+    item = tokens[1].lower()
+    if item not in SETTABLE_GOVERNANCE_ITEMS:
+        raise UsageError(f"`{_shown(tokens[1])}` cannot be set: set `use-case`, `compliance` or `audit-spec` (the "
+                         "owner, thresholds and escalation items come from the roles, the signed baseline and the "
+                         "matrix).", usage=usage)
+    value = _free_text(tokens[2:], usage, what="text", limit=MAX_EVIDENCE)
+    if not value:
+        raise UsageError(f"The `{item}` item needs a link or a short text.", usage=usage)
+    return GovernanceSet(key, item, value)
+
+
+def _parse_signoff(tokens: list[str]) -> SignOffCommand:
+    usage = USAGE["signoff"]
+    key = _key(tokens[0] if tokens else None, usage)
+    if len(tokens) < 2:
+        raise UsageError("The subject is missing.", usage=usage)
+    subject = parse_subject(tokens[1])
+    if subject is None:
+        raise UsageError(f"`{_shown(tokens[1])}` is not a sign-off subject. Subjects: "
+                         + ", ".join(f"`{form}`" for form in SUBJECT_FORMS) + ".", usage=usage)
+    if len(tokens) < 3 or tokens[2].lower() not in ("approve", "reject"):
+        shown = f"`{_shown(tokens[2])}` is not a decision" if len(tokens) > 2 else "The decision is missing"
+        raise UsageError(f"{shown}: say `approve` or `reject`.", usage=usage)
+    comment = _free_text(tokens[3:], usage, what="comment", limit=MAX_COMMENT)
+    return SignOffCommand(key, subject, Decision(tokens[2].lower()), comment)
+
+
+def _kpi_and_value(tokens: list[str], usage: str) -> tuple[str, float]:
+    if len(tokens) < 2:
+        raise UsageError("The KPI is missing.", usage=usage)
+    kpi = kpi_named(tokens[1])
+    if kpi is None:
+        raise UsageError(f"`{_shown(tokens[1])}` is not a KPI. KPIs: " + ", ".join(f"`{k}`" for k in KPIS) + ".",
+                         usage=usage)
+    if len(tokens) < 3:
+        raise UsageError("The value is missing.", usage=usage)
+    _no_more(tokens[3:], usage)
+    text = tokens[2].removesuffix("%").removesuffix("s") if kpi.unit in ("%", "s") else tokens[2]
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"`{_shown(tokens[2])}` is not a number.", usage=usage) from None
+    problem = kpi.check(value)
+    if problem:
+        raise UsageError(f"The {kpi.label} {problem}; `{_shown(tokens[2])}` is out of range.", usage=usage)
+    return kpi.name, value
+
+
+def _parse_threshold(tokens: list[str]) -> KpiThresholdSet:
+    usage = USAGE["kpi threshold"]
+    key = _key(tokens[0] if tokens else None, usage)
+    return KpiThresholdSet(key, *_kpi_and_value(tokens, usage))
+
+
+def _parse_record(tokens: list[str]) -> KpiRecord:
+    usage = USAGE["kpi record"]
+    key = _key(tokens[0] if tokens else None, usage)
+    return KpiRecord(key, *_kpi_and_value(tokens, usage))
+
+
+def _parse_audit(tokens: list[str]) -> AuditShow:
+    usage = USAGE["audit"]
+    key = _key(tokens[0] if tokens else None, usage)
+    _no_more(tokens[1:], usage)
+    return AuditShow(key)
+
+
+_SINGLE = {
+    "readiness": _parse_readiness,
+    "governance": _parse_governance,
+    "signoff": _parse_signoff,
+    "audit": _parse_audit,
+}
+
 _PARSERS = {
+    "initiative advance": _parse_advance,
+    "kpi threshold": _parse_threshold,
+    "kpi record": _parse_record,
     "incident declare": _parse_declare,
     "incident ack": _parse_ack,
     "incident resolve": _parse_resolve,

@@ -7,16 +7,19 @@ from datetime import UTC, datetime
 from slack_bolt import Ack, App
 
 from bot.domain.commands import (
+    MAX_COMMENT,
     MAX_RESOLUTION,
     IncidentAck,
     IncidentResolve,
     ReviewDone,
+    SignOffCommand,
     incident_number,
     review_number,
 )
+from bot.domain.signoff import Decision, parse_subject
 from bot.errors import StewardError, UsageError
 from bot.listeners.replies import run_flow
-from bot.services import incidents, notify, reviews
+from bot.services import incidents, notify, reviews, signoffs
 from bot.services.context import Actor, Services
 from messages.render import render, render_view
 from storage import incidents as incident_rows
@@ -96,6 +99,44 @@ def register(app: App, services: Services) -> None:
         except StewardError as error:
             # Shown under the text box; the modal stays open and nothing was changed.
             ack(response_action="errors", errors={"resolution": error.message[:150]})
+            return
+        ack()
+        notify.tell(services, actor, message)
+
+    @app.action("signoff_open")
+    def signoff_open(ack: Ack, body: dict, action: dict, client) -> None:
+        ack()
+        actor = actor_of(body)
+        key, _, subject = str(action.get("value", "")).partition("|")
+        if parse_subject(subject) is None:
+            notify.tell(services, actor, render("error", message="This sign-off button is malformed.", usage=None))
+            return
+        view = render_view("signoff_modal", key=key, subject=subject,
+                           metadata=f"{key}|{subject}|{actor.channel_id or ''}")
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.view("signoff_submit")
+    def signoff_submitted(ack: Ack, body: dict, view: dict) -> None:
+        key, subject_text, channel = ([*view.get("private_metadata", "").split("|"), "", "", ""])[:3]
+        values = (view.get("state") or {}).get("values") or {}
+        decision = (((values.get("decision") or {}).get("value") or {}).get("selected_option") or {}).get("value")
+        comment = ((((values.get("comment") or {}).get("text") or {}).get("value")) or "").strip() or None
+        user = body["user"]
+        actor = Actor(team_id=(body.get("team") or {}).get("id") or user.get("team_id"), user_id=user["id"],
+                      channel_id=channel or None, now=datetime.now(UTC))
+        subject = parse_subject(subject_text)
+        try:
+            if decision not in ("approve", "reject"):
+                raise UsageError("Choose approve or reject.")
+            if subject is None:
+                raise UsageError("This sign-off form is malformed.")
+            if comment and len(comment) > MAX_COMMENT:
+                raise UsageError(f"At most {MAX_COMMENT} characters, please.")
+            # The view id makes a double submission record once.
+            message = signoffs.sign(services, actor, SignOffCommand(key, subject, Decision(decision), comment),
+                                    request_key=f"view:{view.get('id')}")
+        except StewardError as error:
+            ack(response_action="errors", errors={"comment": error.message[:150]})
             return
         ack()
         notify.tell(services, actor, message)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.domain import commands
 from bot.domain.commands import USAGE
 from bot.domain.vocabulary import ROLE_ALIASES, Stage
-from bot.services import incidents, initiatives, reviews, roles
+from bot.services import audit_trail, governance, incidents, initiatives, kpis, reviews, roles, signoffs, stages
 from bot.services.context import Actor, Services
 from messages.render import Message, render
 
@@ -27,6 +27,13 @@ FLOWS = {
     commands.IncidentDeclare: incidents.declare,
     commands.IncidentAck: incidents.acknowledge,
     commands.IncidentResolve: incidents.resolve,
+    commands.InitiativeAdvance: stages.advance,
+    commands.ReadinessSet: governance.set_readiness,
+    commands.GovernanceSet: governance.set_or_show_governance,
+    commands.SignOffCommand: signoffs.sign,
+    commands.KpiThresholdSet: kpis.set_threshold,
+    commands.KpiRecord: kpis.record_measurement,
+    commands.AuditShow: audit_trail.show,
 }
 
 

@@ -243,8 +243,10 @@ def resolve(services: Services, actor: Actor, command: IncidentResolve) -> Messa
             context_line = (f"{addressee}: a {incident.severity} needs a postmortem sign-off: "
                             f"`/steward signoff {initiative.key} postmortem:INC{incident.number} approve|reject "
                             f"[comment]`. A deviation was logged.")
+        button = ({"action_id": "signoff_open", "text": "Sign off postmortem",
+                   "value": f"{initiative.key}|postmortem:INC{incident.number}"} if postmortem else None)
         _note(session, incident, initiative, "resolved", line, actor.now, context_line=context_line,
-              quote=command.resolution)
+              quote=command.resolution, button=button)
         _queue_root_update(session, incident, initiative, actor.now)
         append_event(session, team_id=actor.team_id, actor=actor.user_id, action="incident.resolved",
                      target=initiative.key, payload={"incident": f"INC{incident.number}",
@@ -284,10 +286,11 @@ def _already(incident: Incident, initiative: Initiative) -> str:
 
 
 def _note(session: Session, incident: Incident, initiative: Initiative, name: str, line: str, now: datetime, *,
-          context_line: str | None = None, quote: str | None = None) -> None:
+          context_line: str | None = None, quote: str | None = None, button: dict | None = None) -> None:
     if quote:
         line += "\n>" + mrkdwn_escape(quote).replace("\n", "\n>")
-    message = render("incident_note", text=f"INC{incident.number}: {name}", line=line, context_line=context_line)
+    message = render("incident_note", text=f"INC{incident.number}: {name}", line=line, context_line=context_line,
+                     button=button)
     queue_message(session, team_id=incident.team_id, key=f"incident:{incident.id}:{name}",
                   channel_id=incident.channel_id, message=message, purpose=f"incident.{name}",
                   thread_key=root_key(incident), initiative_id=initiative.id, subject_id=incident.id, at=now)

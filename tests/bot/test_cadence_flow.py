@@ -80,8 +80,10 @@ def test_the_prompt_says_why_names_people_by_role_and_names_vacant_roles(operati
     assert f"business owner: <@{OWNER}>" in text
     assert "executive sponsor: *vacant*, assign with `/steward role assign churn executive_sponsor @someone`" in text
     assert "Mon 06 Jul 2026 10:00 Europe/Berlin" in text  # 5 July is a Sunday
-    [button] = [e for b in governance["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert (button["text"]["text"], button["action_id"]) == ("Mark done", "review_done")
+    buttons = [e for b in governance["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [(b["text"]["text"], b["action_id"]) for b in buttons] == [("Mark done", "review_done"),
+                                                                      ("Sign off…", "signoff_open")]
+    assert buttons[1]["value"] == "churn|review:R9"  # R1..R8: the monthly and quarterly reviews missed before
 
 
 def test_reminders_come_in_the_thread_after_three_and_seven_days_then_stop(operations, slack):

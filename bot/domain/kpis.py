@@ -1,0 +1,74 @@
+"""The five first-90-days KPIs of the framework: units, directions, valid ranges, and the threshold test."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Direction(StrEnum):
+    MIN = "min"  # the value must stay at or above the threshold
+    MAX = "max"  # the value must stay at or below the threshold
+
+
+@dataclass(frozen=True)
+class Kpi:
+    name: str
+    label: str
+    unit: str
+    direction: Direction
+    lowest: float
+    highest: float | None
+
+    def check(self, value: float) -> str | None:
+        """Why the value is impossible for this KPI, or None."""
+        if not math.isfinite(value):
+            return "must be a finite number"
+        if value < self.lowest:
+            return f"cannot be below {self.lowest:g} {self.unit}"
+        if self.highest is not None and value > self.highest:
+            return f"cannot be above {self.highest:g} {self.unit}"
+        return None
+
+    def within(self, value: float, threshold: float) -> bool:
+        return value >= threshold if self.direction is Direction.MIN else value <= threshold
+
+    def describe_threshold(self, threshold: float) -> str:
+        sign = "≥" if self.direction is Direction.MIN else "≤"
+        return f"{sign} {threshold:g} {self.unit}".replace(" %", "%")
+
+
+KPIS: dict[str, Kpi] = {k.name: k for k in (
+    Kpi("task-completion", "task completion rate", "%", Direction.MIN, 0, 100),
+    Kpi("exception-rate", "exception rate", "%", Direction.MAX, 0, 100),
+    Kpi("data-quality", "data quality score", "%", Direction.MIN, 0, 100),
+    Kpi("adoption", "user adoption rate", "%", Direction.MIN, 0, 100),
+    Kpi("latency", "decision latency", "s", Direction.MAX, 0, None),
+)}
+
+
+def kpi_named(name: str) -> Kpi | None:
+    return KPIS.get(name.strip().lower())
+
+
+@dataclass(frozen=True)
+class KpiStanding:
+    kpi: Kpi
+    threshold: float | None
+    value: float | None
+
+    @property
+    def within(self) -> bool | None:
+        if self.threshold is None or self.value is None:
+            return None
+        return self.kpi.within(self.value, self.threshold)
+
+
+def standings(thresholds: dict[str, float], values: dict[str, float]) -> list[KpiStanding]:
+    """Each KPI's latest value against its threshold in force (None where either is missing)."""
+    return [KpiStanding(kpi, thresholds.get(name), values.get(name)) for name, kpi in KPIS.items()]
+
+
+def all_within(rows: list[KpiStanding]) -> bool:
+    return all(row.within is True for row in rows)

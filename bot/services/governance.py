@@ -1,0 +1,90 @@
+"""Flows for the readiness assessment and the governance record of an initiative."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from bot.domain import permissions
+from bot.domain.commands import GovernanceSet, ReadinessSet
+from bot.domain.escalation import EscalationPolicy
+from bot.domain.gates import DIMENSIONS, GOVERNANCE_ITEMS
+from bot.domain.vocabulary import Role
+from bot.errors import PermissionDenied
+from bot.services.context import Actor, Services
+from bot.services.kpis import thresholds_in_force
+from bot.services.lookup import require_initiative
+from messages.render import Message, local_time, mrkdwn_escape, render
+from storage import records, repository
+from storage.audit import append_event
+from storage.db import session_scope
+from storage.models import GovernanceItem, Initiative, ReadinessAssessment
+
+
+def governance_record(session: Session, initiative: Initiative, policy: EscalationPolicy) -> dict[str, str | None]:
+    """Each of the six items: what it says, or None when missing."""
+    items = records.latest_governance(session, initiative_id=initiative.id)
+    roles = repository.active_roles(session=session, initiative_id=initiative.id)
+    thresholds = thresholds_in_force(session, initiative)
+    owner = roles.get(Role.BUSINESS_OWNER)
+    matrix = policy.matrix_for(initiative.key)
+    escalation = "; ".join(
+        f"{severity.value}: " + ", ".join(f"L{lv.number} +{lv.after_minutes}m {'/'.join(r.label for r in lv.roles)}"
+                                          for lv in ladder)
+        for severity, ladder in matrix.items())
+    return {
+        "use-case": items["use-case"].value if "use-case" in items else None,
+        "owner": f"<@{owner}>" if owner else None,
+        "thresholds": ", ".join(f"{k} {v:g}" for k, v in thresholds.items()) if thresholds else None,
+        "escalation": escalation,
+        "compliance": items["compliance"].value if "compliance" in items else None,
+        "audit-spec": items["audit-spec"].value if "audit-spec" in items else None,
+    }
+
+
+def _may_edit(session: Session, services: Services, actor: Actor, initiative: Initiative, what: str) -> None:
+    roles = repository.active_roles(session=session, initiative_id=initiative.id)
+    if not permissions.roles_held(actor.user_id, roles) and actor.user_id not in services.settings.steward_admins:
+        raise PermissionDenied(f"Only people holding a role on `{initiative.key}` (or Steward admins) can {what}.")
+
+
+def set_readiness(services: Services, actor: Actor, command: ReadinessSet) -> Message:
+    with session_scope(services.engine) as session:
+        initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
+        _may_edit(session, services, actor, initiative, "assess readiness")
+        session.add(ReadinessAssessment(team_id=actor.team_id, initiative_id=initiative.id,
+                                        dimension=command.dimension, ready=command.ready, evidence=command.evidence,
+                                        set_by=actor.user_id, set_at=actor.now))
+        append_event(session, team_id=actor.team_id, actor=actor.user_id, action="readiness.assessed",
+                     target=initiative.key, payload={"dimension": command.dimension, "ready": command.ready,
+                                                     "evidence": command.evidence}, at=actor.now)
+        latest = records.latest_readiness(session, initiative_id=initiative.id)
+    lines = [f"{':white_check_mark:' if latest[d].ready else ':x:'} {label}" if d in latest else
+             f":white_circle: {label}: not assessed" for d, label in DIMENSIONS.items()]
+    return render("incident_note", text="Readiness recorded",
+                  line=f"Recorded *{DIMENSIONS[command.dimension]}* as "
+                       f"*{'ready' if command.ready else 'not ready'}* for `{initiative.key}`.\n" + "\n".join(lines),
+                  context_line=None)
+
+
+def set_or_show_governance(services: Services, actor: Actor, command: GovernanceSet) -> Message:
+    with session_scope(services.engine) as session:
+        initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
+        if command.item is not None:
+            _may_edit(session, services, actor, initiative, "edit the governance record")
+            session.add(GovernanceItem(team_id=actor.team_id, initiative_id=initiative.id, item=command.item,
+                                       value=command.value, set_by=actor.user_id, set_at=actor.now))
+            append_event(session, team_id=actor.team_id, actor=actor.user_id, action="governance.item_set",
+                         target=initiative.key, payload={"item": command.item, "value": command.value}, at=actor.now)
+            session.flush()
+        record = governance_record(session, initiative, services.escalation)
+        signed = records.latest_signoff(session, initiative_id=initiative.id, subject="governance")
+    lines = []
+    for item, label in GOVERNANCE_ITEMS.items():
+        value = record[item]
+        shown = (value if item == "owner" else mrkdwn_escape(value)) if value else "*missing*"
+        lines.append(f"{':white_check_mark:' if value else ':x:'} *{item}* ({label}): {shown}")
+    status = (f"Signed ({signed.decision}) by <@{signed.signer}> on {local_time(signed.signed_at, initiative.timezone)}"
+              if signed else "Not signed yet: `/steward signoff " + initiative.key + " governance approve`")
+    head = f"Set *{command.item}*. " if command.item else ""
+    return render("incident_note", text=f"Governance record of {initiative.key}",
+                  line=f"{head}Governance record of `{initiative.key}`:\n" + "\n".join(lines), context_line=status)
