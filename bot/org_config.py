@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.domain.cadence import DEFAULT_CADENCE, Cadence
 from bot.domain.escalation import DEFAULT_MATRIX, EscalationPolicy, Level, Severity
+from bot.domain.kpis import KpiPolicy
 from bot.domain.vocabulary import Role, role_named
 from bot.errors import ConfigError
 
@@ -97,9 +99,17 @@ class EscalationConfig(MatrixConfig):
     initiatives: dict[str, MatrixConfig] = Field(default_factory=dict)
 
 
+class KpiConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    breach_severity: Severity = Severity.SEV3
+    silence_days: int = Field(default=7, ge=1, le=90)
+
+
 class OrgConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    kpis: KpiConfig = Field(default_factory=KpiConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     post_at: str = "10:00"
     reminder_days: list[int] = Field(default_factory=lambda: [3, 7])
@@ -128,13 +138,21 @@ class OrgConfig(BaseModel):
         return value
 
 
-def load_org_config(path: Path | None) -> tuple[Cadence, EscalationPolicy]:
-    """The cadence and escalation policy in force; a bad file raises ConfigError (one line)."""
+@dataclass(frozen=True)
+class OrgPolicy:
+    cadence: Cadence
+    escalation: EscalationPolicy
+    kpis: KpiPolicy
+
+
+def load_org_config(path: Path | None) -> OrgPolicy:
+    """The cadence, escalation and KPI policies in force; a bad file raises ConfigError (one line)."""
     config = _read(path)
     default = {**DEFAULT_MATRIX, **config.escalation.to_matrix()}
     policy = EscalationPolicy(default=default, per_initiative={
         key: matrix.to_matrix() for key, matrix in config.escalation.initiatives.items()})
-    return _cadence(config), policy
+    kpis = KpiPolicy(breach_severity=config.kpis.breach_severity.value, silence_days=config.kpis.silence_days)
+    return OrgPolicy(cadence=_cadence(config), escalation=policy, kpis=kpis)
 
 
 def load_cadence(path: Path | None) -> Cadence:

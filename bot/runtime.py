@@ -79,8 +79,9 @@ def build_runtime(settings: Settings, *, engine: Engine | None = None, migrate: 
     `with_app=False` skips the Bolt app (and its auth.test call) for one-shot commands such as sweep.
     """
     engine = engine or make_engine_for(settings, migrate=migrate)
-    cadence_in_force, escalation_policy = load_org_config(settings.steward_config)
-    services = Services(engine=engine, settings=settings, cadence=cadence_in_force, escalation=escalation_policy)
+    policy = load_org_config(settings.steward_config)
+    services = Services(engine=engine, settings=settings, cadence=policy.cadence, escalation=policy.escalation,
+                        kpis=policy.kpis)
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     app = create_app(services) if with_app else None
     sender = OutboxSender(engine=engine,

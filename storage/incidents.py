@@ -60,3 +60,8 @@ def add_deviation(session: Session, *, team_id: str, initiative_id: int, text: s
 def recent_deviations(session: Session, *, initiative_id: int, limit: int = 5) -> list[Deviation]:
     return list(session.exec(select(Deviation).where(Deviation.initiative_id == initiative_id)
                              .order_by(col(Deviation.logged_at).desc()).limit(limit)))
+
+
+def open_for_kpi(session: Session, *, initiative_id: int, kpi: str) -> Incident | None:
+    return session.exec(select(Incident).where(Incident.initiative_id == initiative_id, Incident.kpi == kpi,
+                                               col(Incident.status) != "resolved")).first()

@@ -18,6 +18,7 @@ class Initiative(SQLModel, table=True):
         UniqueConstraint("team_id", "key", name="uq_initiative_key"),
         # The sweep's query for initiatives with a review to materialize: a range scan, however many.
         Index("ix_initiative_cadence_due", "cadence_next_at"),
+        Index("ix_initiative_kpi_silence", "kpi_silent_after"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -36,6 +37,8 @@ class Initiative(SQLModel, table=True):
     # When the next review of the cadence falls due (None: nothing more in this stage). Lets a sweep
     # find the initiatives with work due without computing every initiative's cadence.
     cadence_next_at: datetime | None = _utc(default=None, nullable=True)
+    # When a KPI will have been silent too long (launch and operations); the sweep's indexed look-up.
+    kpi_silent_after: datetime | None = _utc(default=None, nullable=True)
 
 
 class RoleAssignment(SQLModel, table=True):
@@ -204,6 +207,7 @@ class Incident(SQLModel, table=True):
     resolved_by: str | None = Field(default=None, max_length=32)
     resolved_at: datetime | None = _utc(default=None, nullable=True)
     resolution: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    kpi: str | None = Field(default=None, max_length=20)  # the KPI whose breach declared it
     version: int = 0
 
 
@@ -316,3 +320,19 @@ class AuditWitness(SQLModel, table=True):
     hash: str = Field(max_length=64)
     channel_id: str = Field(max_length=32)
     created_at: datetime = _utc()
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token a monitoring pipeline uses to push one initiative's KPIs; only its hash is kept."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_token_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    initiative_id: int = Field(foreign_key="initiatives.id")
+    token_hash: str = Field(max_length=64)
+    prefix: str = Field(max_length=16)  # shown to people to tell tokens apart
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _utc()
+    revoked_at: datetime | None = _utc(default=None, nullable=True)

@@ -72,3 +72,28 @@ def standings(thresholds: dict[str, float], values: dict[str, float]) -> list[Kp
 
 def all_within(rows: list[KpiStanding]) -> bool:
     return all(row.within is True for row in rows)
+
+
+@dataclass(frozen=True)
+class KpiPolicy:
+    breach_severity: str = "sev3"
+    silence_days: int = 7
+
+
+class BreachAction(StrEnum):
+    DECLARE = "declare"  # outside the threshold and no incident open for this KPI
+    RECOVERED = "recovered"  # back within while an incident for this KPI is open
+    NONE = "none"
+
+
+def breach_action(kpi: Kpi, threshold: float | None, value: float, *, incident_open: bool,
+                  previously_within: bool | None) -> BreachAction:
+    """What a new measurement means: a breach to declare, a recovery to note, or nothing."""
+    if threshold is None:
+        return BreachAction.NONE
+    within = kpi.within(value, threshold)
+    if not within:
+        return BreachAction.NONE if incident_open else BreachAction.DECLARE
+    if incident_open and previously_within is False:
+        return BreachAction.RECOVERED
+    return BreachAction.NONE

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.domain.cadence import DEFAULT_CADENCE, Cadence
 from bot.domain.escalation import EscalationPolicy
+from bot.domain.kpis import KpiPolicy
 
 
 @dataclass(frozen=True)
@@ -27,5 +28,6 @@ class Services:
     settings: Settings
     cadence: Cadence = DEFAULT_CADENCE
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
+    kpis: KpiPolicy = field(default_factory=KpiPolicy)
     # Called after a flow commits messages to the outbox (wakes the sender in `steward run`).
     notify_outbox: Callable[[], None] = field(default=lambda: None)

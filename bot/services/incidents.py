@@ -12,6 +12,7 @@ from bot.domain import permissions
 from bot.domain.commands import IncidentAck, IncidentDeclare, IncidentResolve
 from bot.domain.escalation import (
     IncidentEvent,
+    IncidentKind,
     IncidentState,
     IncidentStatus,
     InvalidTransition,
@@ -61,34 +62,45 @@ def declare(services: Services, actor: Actor, command: IncidentDeclare) -> Messa
     """Open an incident: root message in the initiative's channel, level 1 paged in its thread at once."""
     with session_scope(services.engine) as session:
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
-        levels = levels_for(services.escalation.matrix_for(initiative.key), command.severity, command.kind)
-        incident = Incident(team_id=actor.team_id, initiative_id=initiative.id, severity=command.severity.value,
-                            kind=command.kind.value, title=command.title, declared_by=actor.user_id,
-                            declared_at=actor.now, channel_id=initiative.channel_id,
-                            levels=json.dumps(matrix_to_data(levels)),
-                            number=reviews.next_number(session, team_id=actor.team_id, name="incident"))
-        session.add(incident)
-        session.flush()
-        append_event(session, team_id=actor.team_id, actor=actor.user_id, action="incident.declared",
-                     target=initiative.key,
-                     payload={"incident": f"INC{incident.number}", "severity": incident.severity,
-                              "kind": incident.kind, "title": incident.title, "matrix": json.loads(incident.levels)},
-                     at=actor.now)
-        roles = repository.active_roles(session=session, initiative_id=initiative.id)
-        outcome = plan(state_of(incident), roles, actor.now)
-        incident.level_reached, incident.status_requests = outcome.level_reached, outcome.status_requests
-        incident.next_escalation_at = outcome.next_at
-        session.add(incident)
-        session.flush()
-        # The root goes first: every page is a reply in its thread.
-        queue_message(session, team_id=actor.team_id, key=root_key(incident), channel_id=incident.channel_id,
-                      message=_root(incident, initiative), purpose="incident.root", initiative_id=initiative.id,
-                      subject_id=incident.id, at=actor.now)
-        _carry_out(session, incident, initiative, outcome.effects, actor.now, by_hand=None)
-        first = levels[0]
-        who = ", ".join(f"the {role.label}" for role in first.roles)
+        incident = open_incident(session, services, initiative, severity=command.severity, kind=command.kind,
+                                 title=command.title, declared_by=actor.user_id, now=actor.now)
+        who = ", ".join(f"the {role.label}" for role in ladder(incident)[0].roles)
     services.notify_outbox()
     return render("incident_declared_reply", incident=incident, key=initiative.key, first_level=who)
+
+
+def open_incident(session: Session, services: Services, initiative: Initiative, *, severity: Severity,
+                  kind: IncidentKind, title: str, declared_by: str, now: datetime, kpi: str | None = None) -> Incident:
+    """Write the incident with its frozen ladder, its root message and level 1's page (caller's transaction)."""
+    levels = levels_for(services.escalation.matrix_for(initiative.key), severity, kind)
+    incident = Incident(team_id=initiative.team_id, initiative_id=initiative.id, severity=severity.value,
+                        kind=kind.value, title=title, declared_by=declared_by, declared_at=now,
+                        channel_id=initiative.channel_id, levels=json.dumps(matrix_to_data(levels)), kpi=kpi,
+                        number=reviews.next_number(session, team_id=initiative.team_id, name="incident"))
+    session.add(incident)
+    session.flush()
+    append_event(session, team_id=initiative.team_id, actor=declared_by, action="incident.declared",
+                 target=initiative.key,
+                 payload={"incident": f"INC{incident.number}", "severity": incident.severity, "kind": incident.kind,
+                          "title": incident.title, "kpi": kpi, "matrix": json.loads(incident.levels)}, at=now)
+    roles = repository.active_roles(session=session, initiative_id=initiative.id)
+    outcome = plan(state_of(incident), roles, now)
+    incident.level_reached, incident.status_requests = outcome.level_reached, outcome.status_requests
+    incident.next_escalation_at = outcome.next_at
+    session.add(incident)
+    session.flush()
+    # The root goes first: every page is a reply in its thread.
+    queue_message(session, team_id=initiative.team_id, key=root_key(incident), channel_id=incident.channel_id,
+                  message=_root(incident, initiative), purpose="incident.root", initiative_id=initiative.id,
+                  subject_id=incident.id, at=now)
+    _carry_out(session, incident, initiative, outcome.effects, now, by_hand=None)
+    return incident
+
+
+def note_in_thread(session: Session, incident: Incident, initiative: Initiative, name: str, line: str,
+                   now: datetime) -> None:
+    """A reply in the incident's thread (a KPI back within threshold, for instance)."""
+    _note(session, incident, initiative, name, line, now)
 
 
 def escalate_due(engine, *, now: datetime) -> int:

@@ -14,6 +14,7 @@ from bot.errors import Conflict, PermissionDenied, UsageError
 from bot.outbox import queue_message
 from bot.services import cadence, incidents
 from bot.services.context import Actor, Services
+from bot.services.kpis import refresh_silence
 from bot.services.lookup import require_initiative
 from messages.render import Message, local_time, render
 from storage import outbox, repository
@@ -55,7 +56,7 @@ def create(services: Services, actor: Actor, command: InitiativeCreate) -> Messa
             session.add(initiative)
             session.flush()
             initiative.cadence_next_at = cadence.next_due_at(initiative, services.cadence, after=actor.now)
-            session.add(initiative)
+            refresh_silence(session, services, initiative, now=actor.now)
             append_event(session, team_id=actor.team_id, actor=actor.user_id,
                          action="initiative.imported" if command.is_import else "initiative.created",
                          target=initiative.key,

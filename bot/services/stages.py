@@ -17,7 +17,7 @@ from bot.outbox import queue_message
 from bot.services import cadence
 from bot.services.context import Actor, Services
 from bot.services.governance import governance_record
-from bot.services.kpis import current_standings, thresholds_in_force
+from bot.services.kpis import current_standings, refresh_silence, thresholds_in_force
 from bot.services.lookup import require_initiative
 from messages.render import Message, render
 from storage import records, repository, reviews
@@ -84,6 +84,7 @@ def advance(services: Services, actor: Actor, command: InitiativeAdvance) -> Mes
 
                 initiative.launch_date = actor.now.astimezone(ZoneInfo(initiative.timezone)).date()
             initiative.cadence_next_at = cadence.next_due_at(initiative, services.cadence, after=actor.now)
+            refresh_silence(session, services, initiative, now=actor.now)
             session.add(initiative)
             append_event(session, team_id=actor.team_id, actor=actor.user_id, action="stage.advanced",
                          target=initiative.key,

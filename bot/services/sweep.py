@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.outbox import OutboxSender
-from bot.services import audit_trail, cadence, incidents
+from bot.services import audit_trail, cadence, incidents, kpis
 from bot.services.context import Services
 
 
@@ -32,6 +32,7 @@ def run_sweep(services: Services, sender: OutboxSender, *, now: datetime) -> Swe
     escalations = incidents.escalate_due(services.engine, now=now)
     materialized = cadence.materialize_due(services.engine, services.cadence, now=now)
     reminders = cadence.send_reminders(services.engine, services.cadence, now=now)
+    kpis.prompt_silent_kpis(services.engine, services, now=now)
     audit_trail.post_witnesses(services.engine, services.settings.steward_audit_channel, now=now)
     drained = sender.drain(now)
     return SweepReport(prompts=len(materialized.created), escalations=escalations, missed=materialized.missed,

@@ -230,13 +230,14 @@ def test_two_sweeps_at_once_post_each_prompt_once(operations, slack):
 
 def test_slack_faults_leave_the_prompt_due_until_it_posts(operations, slack):
     steward = operations
-    slack.fail("chat.postMessage", status=503, times=2)
+    slack.fail("chat.postMessage", status=503, times=None)  # Slack is down until cleared
     report = steward.runtime.sweep(utc(2026, 2, 5, 9))
-    assert (report.prompts, report.sent, report.retried) == (1, 0, 1)
+    assert (report.prompts, report.sent) == (1, 0) and report.retried >= 1
     [review] = all_reviews(steward)
     assert review.status == "scheduled"
     steward.runtime.sweep(utc(2026, 2, 5, 9, 1))
     assert all_reviews(steward)[0].status == "scheduled"
+    slack.clear_faults()
     steward.runtime.sweep(utc(2026, 2, 5, 9, 3))
     assert all_reviews(steward)[0].status == "posted"
     assert len([m for m in slack.posts("C0OPS") if "Why:" in message_text(m)]) == 1
