@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.listeners import actions, commands
+from bot.listeners import actions, commands, events
 from bot.services.context import Services
 from bot.slack_port import make_web_client
 
@@ -27,4 +27,5 @@ def create_app(services: Services, *, client: WebClient | None = None) -> App:
     )
     commands.register(app, services)
     actions.register(app, services)
+    events.register(app, services)
     return app

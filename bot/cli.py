@@ -18,7 +18,9 @@ cli = typer.Typer(help="Steward: keeps AI systems alive after they leave the pil
                   add_completion=False, pretty_exceptions_enable=False)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_cli = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+token_cli = typer.Typer(help="Bearer tokens for the KPI ingestion API.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+cli.add_typer(token_cli, name="token")
 cli.add_typer(audit_cli, name="audit")
 
 log = logging.getLogger("steward")
@@ -185,26 +187,15 @@ def schedule(key: str, days: Annotated[int, typer.Option(min=1, max=3660, help="
              at: Annotated[str | None, typer.Option(help="Look ahead from this ISO 8601 time instead of now.")]
              = None) -> None:
     """Print the prompts an initiative will get in the next N days, in its own time zone."""
-    from sqlmodel import Session, select
+    from sqlmodel import Session
 
     from bot.services.cadence import upcoming
     from messages.render import local_time
-    from storage.models import Initiative
 
     settings = _settings()
     runtime = _runtime(settings)
     with Session(runtime.engine) as session:
-        statement = select(Initiative).where(Initiative.key == key)
-        if team:
-            statement = statement.where(Initiative.team_id == team)
-        found = list(session.exec(statement))
-    if not found:
-        typer.echo(f"steward: no initiative {key!r}" + (f" in {team}" if team else ""), err=True)
-        raise typer.Exit(1)
-    if len(found) > 1:
-        typer.echo(f"steward: {key!r} exists in {', '.join(i.team_id for i in found)}; pick one with --team", err=True)
-        raise typer.Exit(1)
-    [initiative] = found
+        initiative = _one_initiative(session, key, team)
     now = _moment(at)
     items = upcoming(initiative, runtime.services.cadence, now=now, until=now + timedelta(days=days))
     typer.echo(f"{initiative.name} ({initiative.key}), stage {initiative.stage}, next {days} days:")
@@ -214,6 +205,59 @@ def schedule(key: str, days: Annotated[int, typer.Option(min=1, max=3660, help="
     if not items:
         typer.echo("  nothing due")
     runtime.stop()
+
+
+def _one_initiative(session, key: str, team: str | None):
+    from sqlmodel import select
+
+    from storage.models import Initiative
+
+    statement = select(Initiative).where(Initiative.key == key)
+    if team:
+        statement = statement.where(Initiative.team_id == team)
+    found = list(session.exec(statement))
+    if not found:
+        typer.echo(f"steward: no initiative {key!r}" + (f" in {team}" if team else ""), err=True)
+        raise typer.Exit(1)
+    if len(found) > 1:
+        typer.echo(f"steward: {key!r} exists in {', '.join(i.team_id for i in found)}; pick one with --team", err=True)
+        raise typer.Exit(1)
+    return found[0]
+
+
+@token_cli.command("create")
+def token_create(key: str, team: Annotated[str | None, typer.Option(help="Workspace (team id).")] = None) -> None:
+    """Create a bearer token for pushing one initiative's KPIs; it is shown once and stored hashed."""
+    from storage import tokens
+    from storage.audit import append_event
+    from storage.db import session_scope
+
+    engine = _engine(_settings())
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        initiative = _one_initiative(session, key, team)
+        token, row = tokens.create(session, initiative=initiative, created_by="cli", at=now)
+        append_event(session, team_id=initiative.team_id, actor="cli", action="api_token.created",
+                     target=initiative.key, payload={"prefix": row.prefix}, at=now)
+    typer.echo(token)
+    typer.echo(f"(token for {key}; shown once, keep it in your pipeline's secret store)", err=True)
+
+
+@token_cli.command("revoke")
+def token_revoke(key: str, team: Annotated[str | None, typer.Option(help="Workspace (team id).")] = None) -> None:
+    """Revoke every active ingestion token of an initiative."""
+    from storage import tokens
+    from storage.audit import append_event
+    from storage.db import session_scope
+
+    engine = _engine(_settings())
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        initiative = _one_initiative(session, key, team)
+        count = tokens.revoke_all(session, initiative=initiative, at=now)
+        append_event(session, team_id=initiative.team_id, actor="cli", action="api_token.revoked",
+                     target=initiative.key, payload={"count": count}, at=now)
+    typer.echo(f"revoked {count} token(s) of {key}")
 
 
 @db_cli.command("upgrade")

@@ -26,6 +26,8 @@ PARENT_WAIT = timedelta(seconds=5)
 
 # purpose -> predicate deciding, just before sending, whether the message is still wanted.
 StillWanted = Callable[[Session, OutboxMessage], bool]
+# purpose -> builder of a file's (content, filename, title), drawn when the message is sent.
+Attachment = Callable[[Session, OutboxMessage], tuple[bytes, str, str]]
 # purpose -> hook recording the Slack ts on the row that caused the message.
 OnSent = Callable[[Session, OutboxMessage, str, datetime], None]
 
@@ -51,6 +53,7 @@ class OutboxSender:
     slack: SlackPort
     still_wanted: dict[str, StillWanted] = field(default_factory=dict)
     on_sent: dict[str, OnSent] = field(default_factory=dict)
+    attachments: dict[str, Attachment] = field(default_factory=dict)
 
     def drain(self, now: datetime | None = None, *, batch: int = 50, max_batches: int = 20) -> DrainResult:
         """Send every message due at `now`; each is claimed first, so concurrent drains share the work."""
@@ -88,6 +91,7 @@ class OutboxSender:
             if row.target_key:
                 target = outbox.by_key(session, team_id=row.team_id, key=row.target_key)
                 target_ts = target.ts if target else None
+            attachment = self.attachments[row.purpose](session, row) if row.method == "files.upload" else None
         if (row.thread_key and not thread_ts) or (row.target_key and not target_ts):
             # The message it answers or edits is not in Slack yet: wait for it, no attempt spent.
             with session_scope(self.engine) as session:
@@ -98,6 +102,10 @@ class OutboxSender:
         try:
             if row.method == "chat.update":
                 ts = self.slack.update_message(channel=row.channel_id, ts=target_ts, text=row.text, blocks=blocks)
+            elif row.method == "files.upload":
+                content, filename, title = attachment
+                ts = self.slack.upload_file(channel=row.channel_id, thread_ts=thread_ts, content=content,
+                                            filename=filename, title=title)
             elif row.method == "chat.postEphemeral":
                 ts = self.slack.post_ephemeral(channel=row.channel_id, user=row.user_id, text=row.text, blocks=blocks)
             else:

@@ -13,7 +13,7 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.org_config import load_org_config
 from bot.outbox import OutboxSender
-from bot.services import cadence, incidents
+from bot.services import cadence, incidents, kpis
 from bot.services.context import Services
 from bot.services.sweep import SweepReport, run_sweep
 from bot.slack_port import SlackPort, make_web_client
@@ -93,5 +93,6 @@ def build_runtime(settings: Settings, *, engine: Engine | None = None, migrate: 
                                         "incident.status_request": incidents.status_request_still_wanted,
                                         "incident.root_update": incidents.root_update_still_wanted},
                           on_sent={"review.prompt": cadence.record_prompt_posted,
-                                   "incident.root": incidents.record_root_posted})
+                                   "incident.root": incidents.record_root_posted},
+                          attachments={"kpi.chart": kpis.chart_for})
     return Runtime(engine=engine, services=services, app=app, sender=sender)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot import api
 from bot.services.context import Services
 from storage import outbox, reviews
 from storage.db import ping, session_scope
@@ -48,6 +49,13 @@ def make_wsgi_app(app: App, services: Services):
             return _json(start_response, status, body)
         if path == "/slack/events":
             return slack(environ, start_response)
+        if api.handles(path):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(min(length, api.MAX_BODY + 1)) if length > 0 else b""
+            headers = {"authorization": environ.get("HTTP_AUTHORIZATION", "")}
+            status, payload = api.handle(services, method=environ.get("REQUEST_METHOD", ""), path=path,
+                                         headers=headers, body=body)
+            return _json(start_response, status, payload)
         return _json(start_response, 404, {"error": "not found"})
 
     return application
@@ -55,10 +63,13 @@ def make_wsgi_app(app: App, services: Services):
 
 def _json(start_response, status: int, body: dict):
     reason = {200: "OK", 201: "Created", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-              422: "Unprocessable Entity", 503: "Service Unavailable"}.get(status, "")
+              405: "Method Not Allowed", 413: "Content Too Large", 422: "Unprocessable Entity",
+              503: "Service Unavailable"}.get(status, "")
     payload = json.dumps(body).encode()
-    start_response(f"{status} {reason}", [("Content-Type", "application/json"),
-                                          ("Content-Length", str(len(payload)))])
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    if status == 401:
+        headers.append(("WWW-Authenticate", 'Bearer realm="steward"'))
+    start_response(f"{status} {reason}", headers)
     return [payload]
 
 

@@ -116,6 +116,16 @@ class SlackPort:
             raise classify(exc) from exc
         return response.get("message_ts") or ""
 
+    def upload_file(self, *, channel: str, thread_ts: str | None, content: bytes, filename: str, title: str) -> str:
+        """Upload with files.getUploadURLExternal + completeUploadExternal (files.upload is retired)."""
+        try:
+            response = self.client.files_upload_v2(channel=channel, thread_ts=thread_ts, content=content,
+                                                   filename=filename, title=title)
+        except Exception as exc:
+            raise classify(exc) from exc
+        files = response.get("files") or [{}]
+        return files[0].get("id", "")
+
     def update_message(self, *, channel: str, ts: str, text: str, blocks: list[dict]) -> str:
         try:
             response = self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)

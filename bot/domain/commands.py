@@ -44,6 +44,7 @@ USAGE = {
                      "<value>",
     "kpi record": "/steward kpi record <key> <task-completion|exception-rate|data-quality|adoption|latency> <value>",
     "audit": "/steward audit <key>",
+    "deviation log": "/steward deviation log <key> <what departed from expected behaviour...>",
 }
 MAX_EVIDENCE = 1000
 MAX_COMMENT = 1000
@@ -173,9 +174,15 @@ class AuditShow:
     key: str
 
 
+@dataclass(frozen=True)
+class DeviationLog:
+    key: str
+    text: str
+
+
 Command = (Help | InitiativeCreate | InitiativeList | InitiativeShow | RoleAssign | RoleUnassign | ReviewList
            | ReviewDone | IncidentDeclare | IncidentAck | IncidentResolve | InitiativeAdvance | ReadinessSet
-           | GovernanceSet | SignOffCommand | KpiThresholdSet | KpiRecord | AuditShow)
+           | GovernanceSet | SignOffCommand | KpiThresholdSet | KpiRecord | AuditShow | DeviationLog)
 
 
 def tokenize(text: str) -> list[str]:
@@ -196,7 +203,7 @@ def parse(text: str) -> Command:
     group = tokens[0].lower()
     if group in _SINGLE:
         return _SINGLE[group](tokens[1:])
-    if group in ("initiative", "role", "review", "incident", "kpi"):
+    if group in ("initiative", "role", "review", "incident", "kpi", "deviation"):
         if len(tokens) < 2:
             raise UsageError(f"`{group}` needs a verb.", usage=_usages(group))
         verb = tokens[1].lower()
@@ -521,6 +528,15 @@ def _parse_audit(tokens: list[str]) -> AuditShow:
     return AuditShow(key)
 
 
+def _parse_deviation(tokens: list[str]) -> DeviationLog:
+    usage = USAGE["deviation log"]
+    key = _key(tokens[0] if tokens else None, usage)
+    text = _free_text(tokens[1:], usage, what="text", limit=MAX_EVIDENCE)
+    if not text:
+        raise UsageError("Say what departed from expected behaviour, however minor.", usage=usage)
+    return DeviationLog(key, text)
+
+
 _SINGLE = {
     "readiness": _parse_readiness,
     "governance": _parse_governance,
@@ -529,6 +545,7 @@ _SINGLE = {
 }
 
 _PARSERS = {
+    "deviation log": _parse_deviation,
     "initiative advance": _parse_advance,
     "kpi threshold": _parse_threshold,
     "kpi record": _parse_record,

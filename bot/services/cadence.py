@@ -13,13 +13,16 @@ from bot.domain.cadence import Cadence, CadenceRule, Occurrence
 from bot.domain.vocabulary import REQUIRED_ROLES, Role
 from bot.outbox import queue_message
 from bot.services.calendar import schedule_for
-from messages.render import render
+from bot.services.kpis import current_standings, standing_line
+from messages.render import Message, render
 from storage import repository, reviews
 from storage.audit import append_event
 from storage.db import session_scope
 from storage.models import Initiative, Review
 
 log = logging.getLogger(__name__)
+# Reviews that look at the numbers: their prompts carry the KPI table and a trend chart.
+KPI_REVIEWS = ("kpi-checkpoint", "monthly-performance-review")
 
 
 def window_floor(initiative: Initiative) -> datetime:
@@ -112,11 +115,20 @@ def _materialize_one(session: Session, initiative: Initiative, cadence: Cadence,
         review.next_reminder_at = rules.reminder_moment(latest.due_at, cadence.reminder_days[0], schedule, cadence) \
             if cadence.reminder_days else None
         session.add(review)
+        with_kpis = rule.kind in KPI_REVIEWS
+        kpi_lines = [standing_line(s) for s in current_standings(session, initiative, until=now)] if with_kpis else []
         message = render("review_prompt", review=review, rule=rule, initiative=initiative,
-                         people=mentioned(rule, roles), completers=[r.label for r in rule.completers()])
+                         people=mentioned(rule, roles), completers=[r.label for r in rule.completers()],
+                         kpi_lines=kpi_lines)
         queue_message(session, team_id=initiative.team_id, key=prompt_key(review), channel_id=initiative.channel_id,
                       message=message, purpose="review.prompt", initiative_id=initiative.id, subject_id=review.id,
                       at=now, due_at=latest.due_at)
+        if with_kpis:
+            # The chart is drawn when it is sent, and goes into the prompt's thread.
+            queue_message(session, team_id=initiative.team_id, key=f"review:{review.id}:chart",
+                          channel_id=initiative.channel_id, message=Message("KPI trends", []), purpose="kpi.chart",
+                          method="files.upload", thread_key=prompt_key(review), initiative_id=initiative.id,
+                          subject_id=review.id, at=now, due_at=latest.due_at)
         append_event(session, team_id=initiative.team_id, actor="steward", action="review.scheduled",
                      target=initiative.key, payload={"review": f"R{review.number}", "kind": rule.kind,
                                                      "due_at": latest.due_at, "missed_before": len(missed)},

@@ -34,6 +34,7 @@ FLOWS = {
     commands.KpiThresholdSet: kpis.set_threshold,
     commands.KpiRecord: kpis.record_measurement,
     commands.AuditShow: audit_trail.show,
+    commands.DeviationLog: governance.log_deviation,
 }
 
 

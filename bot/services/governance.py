@@ -5,16 +5,17 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from bot.domain import permissions
-from bot.domain.commands import GovernanceSet, ReadinessSet
+from bot.domain.commands import DeviationLog, GovernanceSet, ReadinessSet
 from bot.domain.escalation import EscalationPolicy
 from bot.domain.gates import DIMENSIONS, GOVERNANCE_ITEMS
 from bot.domain.vocabulary import Role
 from bot.errors import PermissionDenied
+from bot.outbox import queue_message
 from bot.services.context import Actor, Services
 from bot.services.kpis import thresholds_in_force
 from bot.services.lookup import require_initiative
 from messages.render import Message, local_time, mrkdwn_escape, render
-from storage import records, repository
+from storage import incidents, records, repository
 from storage.audit import append_event
 from storage.db import session_scope
 from storage.models import GovernanceItem, Initiative, ReadinessAssessment
@@ -88,3 +89,24 @@ def set_or_show_governance(services: Services, actor: Actor, command: Governance
     head = f"Set *{command.item}*. " if command.item else ""
     return render("incident_note", text=f"Governance record of {initiative.key}",
                   line=f"{head}Governance record of `{initiative.key}`:\n" + "\n".join(lines), context_line=status)
+
+
+def log_deviation(services: Services, actor: Actor, command: DeviationLog) -> Message:
+    """Log a departure from expected behaviour (the seed asks for every one, however minor)."""
+    with session_scope(services.engine) as session:
+        initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
+        _may_edit(session, services, actor, initiative, "log deviations")
+        deviation = incidents.add_deviation(session, team_id=actor.team_id, initiative_id=initiative.id,
+                                            text=command.text, by=actor.user_id, at=actor.now)
+        append_event(session, team_id=actor.team_id, actor=actor.user_id, action="deviation.logged",
+                     target=initiative.key, payload={"deviation": deviation.id, "text": command.text}, at=actor.now)
+        notice = render("incident_note", text=f"Deviation logged on {initiative.key}",
+                        line=f":memo: <@{actor.user_id}> logged a deviation on `{initiative.key}`:\n>"
+                             + mrkdwn_escape(command.text).replace("\n", "\n>"),
+                        context_line="Patterns that look like noise in week two often reveal systematic issues by "
+                                     "week six.")
+        queue_message(session, team_id=actor.team_id, key=f"deviation:{deviation.id}", channel_id=initiative.channel_id,
+                      message=notice, purpose="notice", initiative_id=initiative.id, at=actor.now)
+    services.notify_outbox()
+    return render("incident_note", text="Deviation logged",
+                  line=f":memo: Logged deviation D{deviation.id} on `{initiative.key}`.", context_line=None)

@@ -14,9 +14,10 @@ from bot.errors import Conflict, PermissionDenied, UsageError
 from bot.outbox import queue_message
 from bot.services import cadence, incidents
 from bot.services.context import Actor, Services
-from bot.services.kpis import refresh_silence
+from bot.services.kpis import current_standings, refresh_silence, standing_line
 from bot.services.lookup import require_initiative
-from messages.render import Message, local_time, render
+from messages.render import Message, local_time, mrkdwn_escape, render
+from storage import incidents as incident_rows
 from storage import outbox, repository
 from storage.audit import append_event
 from storage.db import session_scope
@@ -94,6 +95,11 @@ def show(services: Services, actor: Actor, command: InitiativeShow) -> Message:
         roles = repository.active_roles(session=session, initiative_id=initiative.id)
         problems = outbox.undelivered_for_initiative(session, initiative_id=initiative.id)
         incident_lines = incidents.summary_lines(session, initiative)
+        deviation_lines = [f"• {local_time(d.logged_at, initiative.timezone, '%d %b %Y')} "
+                           f"{'<@' + d.logged_by + '>' if d.logged_by.startswith(('U', 'W')) else d.logged_by}: "
+                           f"{mrkdwn_escape(d.text)[:200]}"
+                           for d in incident_rows.recent_deviations(session, initiative_id=initiative.id)]
+        kpi_lines = [standing_line(s) for s in current_standings(session, initiative)]
     role_lines = []
     for role in Role:
         holder = roles.get(role)
@@ -108,7 +114,11 @@ def show(services: Services, actor: Actor, command: InitiativeShow) -> Message:
     ]
     return render("initiative_show", initiative=initiative, stage_title=Stage(initiative.stage).title,
                   role_lines=role_lines, delivery_problems=delivery,
-                  extra_sections=["\n".join(incident_lines)] if incident_lines else [])
+                  extra_sections=[section for section in (
+                      "*KPIs* (latest against the threshold in force)\n" + "\n".join(kpi_lines),
+                      "\n".join(incident_lines),
+                      "*Deviations* (latest)\n" + "\n".join(deviation_lines) if deviation_lines else "",
+                  ) if section])
 
 
 def _admin_list(services: Services) -> str:

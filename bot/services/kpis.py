@@ -183,3 +183,29 @@ def prompt_silent_kpis(engine, services: Services, *, now: datetime) -> int:
             else:
                 refresh_silence(session, services, initiative, now=now)
     return prompted
+
+
+def standing_line(standing: KpiStanding) -> str:
+    """One KPI's latest value against its threshold, marked within or outside, for messages."""
+    kpi = standing.kpi
+    value = "no measurement" if standing.value is None else f"{standing.value:g} {kpi.unit}".replace(" %", "%")
+    threshold = "no threshold in force" if standing.threshold is None else kpi.describe_threshold(standing.threshold)
+    mark = {True: ":white_check_mark: within", False: ":x: *outside*", None: ":white_circle:"}[standing.within]
+    return f"{mark} {kpi.label}: {value} ({threshold})"
+
+
+CHART_DAYS = 90
+
+
+def chart_for(session: Session, row) -> tuple[bytes, str, str]:
+    """Outbox attachment: the trend chart of the initiative a message belongs to, drawn when it is sent."""
+    from messages.charts import kpi_trend_png
+
+    initiative = session.get(Initiative, row.initiative_id)
+    since = row.due_at - timedelta(days=CHART_DAYS)
+    series = {name: [(m.measured_at, m.value) for m in records.measurements(
+        session, initiative_id=initiative.id, kpi=name, since=since) if m.measured_at <= row.due_at]
+        for name in KPIS}
+    png = kpi_trend_png(series, thresholds_in_force(session, initiative), {n: k.label for n, k in KPIS.items()},
+                        f"{initiative.name}: KPIs over the last {CHART_DAYS} days")
+    return png, f"{initiative.key}-kpis-{row.due_at.date().isoformat()}.png", f"KPI trends of {initiative.key}"

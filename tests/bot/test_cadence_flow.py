@@ -92,7 +92,8 @@ def test_reminders_come_in_the_thread_after_three_and_seven_days_then_stop(opera
     [prompt] = [m for m in slack.posts("C0OPS") if "Monthly performance review" in message_text(m)]
     for day in range(1, 20):
         steward.runtime.sweep(utc(2026, 2, 5, 9) + timedelta(days=day))
-    thread = slack.thread("C0OPS", prompt["ts"])
+    [chart, *thread] = slack.thread("C0OPS", prompt["ts"])
+    assert chart["files"]  # a monthly review gets the KPI trend chart in its thread
     assert len(thread) == 2
     first, last = (message_text(m) for m in thread)
     assert "has been open 3 days" in first and f"<@{PM}>" in first
@@ -116,7 +117,7 @@ def test_completing_by_command_updates_the_prompt_and_stops_reminders(operations
     assert not any(b["type"] == "actions" for b in prompt["blocks"])
     for day in range(1, 10):
         steward.runtime.sweep(utc(2026, 2, 6, 9) + timedelta(days=day))
-    assert slack.thread("C0OPS", prompt["ts"]) == []
+    assert [m for m in slack.thread("C0OPS", prompt["ts"]) if "files" not in m] == []
     [review] = [r for r in all_reviews(steward) if r.number == 1]
     assert (review.status, review.completed_by, review.notes) == ("completed", OWNER, "KPIs within thresholds")
 
@@ -197,7 +198,7 @@ def test_after_downtime_only_the_latest_missed_prompt_posts(operations, slack):
     # Only one reminder (the latest due) for each open review, not a burst.
     steward.runtime.sweep(utc(2026, 5, 20, 10))
     may = next(m for m in slack.posts("C0OPS") if "R4" in message_text(m) and "thread_ts" not in m)
-    assert len(slack.thread("C0OPS", may["ts"])) == 1
+    assert len([m for m in slack.thread("C0OPS", may["ts"]) if "files" not in m]) == 1
 
 
 def test_two_sweeps_at_once_post_each_prompt_once(operations, slack):

@@ -1,0 +1,130 @@
+"""The KPI ingestion API: monitoring pipelines push measurements with a per-initiative bearer token."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.domain.kpis import KPIS
+from bot.services import kpis
+from bot.services.context import Services
+from storage import repository, tokens
+from storage.audit import append_event
+from storage.db import session_scope
+
+PATH = re.compile(r"^/api/v1/initiatives/(?P<key>[a-z][a-z0-9-]{1,39})/kpis/?$")
+MAX_BODY = 1_000_000
+MAX_ITEMS = 1000
+FUTURE_SLACK = timedelta(minutes=5)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.field = status, message, field
+
+    def body(self) -> dict:
+        return {"error": self.message, **({"field": self.field} if self.field else {})}
+
+
+@dataclass(frozen=True)
+class Reading:
+    kpi: str
+    value: float
+    at: datetime
+
+
+def handles(path: str) -> bool:
+    return path.startswith("/api/")
+
+
+def handle(services: Services, *, method: str, path: str, headers: dict[str, str], body: bytes,
+           now: datetime | None = None) -> tuple[int, dict]:
+    """Answer one API request: (status, JSON body)."""
+    now = now or datetime.now(UTC)
+    try:
+        match = PATH.match(path)
+        if match is None:
+            raise ApiError(404, "no such endpoint; KPIs go to POST /api/v1/initiatives/<key>/kpis")
+        if method != "POST":
+            raise ApiError(405, "use POST")
+        token = _bearer(headers)
+        if len(body) > MAX_BODY:
+            raise ApiError(413, f"the body is over {MAX_BODY} bytes")
+        readings = parse_body(body, now)
+        return 201, _record(services, token, match["key"], readings, now)
+    except ApiError as error:
+        return error.status, error.body()
+
+
+def _bearer(headers: dict[str, str]) -> str:
+    value = headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "missing bearer token: send Authorization: Bearer <token from `steward token create`>")
+    return token.strip()
+
+
+def parse_body(body: bytes, now: datetime) -> list[Reading]:
+    """Validate every item before anything is recorded; the error names the first bad field."""
+    try:
+        data = json.loads(body or b"")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(422, "the body is not JSON", "body") from None
+    items = data if isinstance(data, list) else [data]
+    prefix = (lambda i: f"[{i}].") if isinstance(data, list) else (lambda i: "")
+    if not items:
+        raise ApiError(422, "the list is empty", "body")
+    if len(items) > MAX_ITEMS:
+        raise ApiError(422, f"at most {MAX_ITEMS} measurements per request", "body")
+    readings = []
+    for index, item in enumerate(items):
+        where = prefix(index)
+        if not isinstance(item, dict):
+            raise ApiError(422, 'each measurement is an object {"kpi": ..., "value": ...}', where.rstrip(".") or "body")
+        unknown = set(item) - {"kpi", "value", "at"}
+        if unknown:
+            raise ApiError(422, f"unknown field {sorted(unknown)[0]!r}", where + sorted(unknown)[0])
+        name = item.get("kpi")
+        kpi = KPIS.get(name) if isinstance(name, str) else None
+        if kpi is None:
+            raise ApiError(422, "kpi must be one of " + ", ".join(KPIS), where + "kpi")
+        value = item.get("value")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ApiError(422, "value must be a number", where + "value")
+        problem = kpi.check(float(value))
+        if problem:
+            raise ApiError(422, f"{kpi.label} {problem}", where + "value")
+        at = now
+        if "at" in item:
+            try:
+                at = datetime.fromisoformat(str(item["at"]).replace("Z", "+00:00"))
+            except ValueError:
+                raise ApiError(422, "at must be an ISO 8601 time such as 2026-03-02T10:00:00Z", where + "at") from None
+            at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+            if at > now + FUTURE_SLACK:
+                raise ApiError(422, "at is in the future", where + "at")
+        readings.append(Reading(kpi.name, float(value), at))
+    return readings
+
+
+def _record(services: Services, token: str, key: str, readings: list[Reading], now: datetime) -> dict:
+    with session_scope(services.engine) as session:
+        row = tokens.find_active(session, token)
+        if row is None:
+            raise ApiError(401, "unknown or revoked token")
+        initiative = repository.get_initiative(session=session, team_id=row.team_id, key=key)
+        if initiative is None or initiative.id != row.initiative_id:
+            raise ApiError(403, f"this token is not for initiative {key!r}")
+        actor = f"api:{row.prefix}"
+        for reading in sorted(readings, key=lambda r: r.at):
+            kpis.add_measurement(session, services, initiative, reading.kpi, reading.value, at=reading.at,
+                                 by=actor, source="api")
+        append_event(session, team_id=initiative.team_id, actor=actor, action="kpi.ingested", target=initiative.key,
+                     payload={"count": len(readings)}, at=now)
+        standing = {s.kpi.name: s.within for s in kpis.current_standings(session, initiative)}
+    services.notify_outbox()
+    return {"recorded": len(readings), "within_threshold": standing}

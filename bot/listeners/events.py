@@ -1,0 +1,18 @@
+"""Events from Slack: opening the Home tab publishes the person's view."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.services.context import Services
+from bot.services.home import home_view
+
+
+def register(app: App, services: Services) -> None:
+    @app.event("app_home_opened")
+    def app_home_opened(event: dict, body: dict, client) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        view = home_view(services, team_id=body.get("team_id") or event.get("view", {}).get("team_id", ""),
+                         user_id=event["user"])
+        client.views_publish(user_id=event["user"], view=view)

@@ -1,0 +1,43 @@
+"""KPI trend charts as PNG (matplotlib's Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+
+def kpi_trend_png(series: dict[str, list[tuple[datetime, float]]], thresholds: dict[str, float | None],
+                  labels: dict[str, str], title: str) -> bytes:
+    """One small panel per KPI: its measurements over time and its threshold as a dashed line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    names = list(labels)
+    figure, axes = pyplot.subplots(len(names), 1, figsize=(7, 1.6 * len(names)), sharex=True, squeeze=False)
+    try:
+        for axis, name in zip(axes[:, 0], names, strict=True):
+            points = series.get(name, [])
+            if points:
+                axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=3, linewidth=1.5)
+            else:
+                axis.text(0.5, 0.5, "no measurements", transform=axis.transAxes, ha="center", va="center",
+                          color="grey")
+            threshold = thresholds.get(name)
+            if threshold is not None:
+                axis.axhline(threshold, color="firebrick", linestyle="--", linewidth=1)
+            axis.set_ylabel(labels[name], fontsize=7, rotation=0, ha="right", va="center")
+            axis.tick_params(labelsize=7)
+            axis.grid(alpha=0.3)
+        locator = AutoDateLocator()
+        axes[-1, 0].xaxis.set_major_locator(locator)
+        axes[-1, 0].xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        figure.suptitle(title, fontsize=9)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=110)
+        return buffer.getvalue()
+    finally:
+        pyplot.close(figure)
