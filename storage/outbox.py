@@ -29,9 +29,10 @@ def enqueue(session: Session, *, team_id: str, key: str, channel_id: str, text: 
                 subject_id=subject_id, status=PENDING, attempts=0, due_at=due_at or at, next_attempt_at=at,
                 version=0, created_at=at)
         .on_conflict_do_nothing(index_elements=["team_id", "key"])
+        .returning(OutboxMessage.id)
     )
-    result = session.exec(statement)
-    return result.rowcount == 1
+    # RETURNING, not rowcount: an ORM insert reports rowcount -1 on PostgreSQL.
+    return session.exec(statement).first() is not None
 
 
 def due_ids(session: Session, *, now: datetime, limit: int) -> list[int]:

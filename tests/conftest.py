@@ -11,9 +11,58 @@ from tests.harness import Steward, make_settings
 _TEMPLATE: dict[str, Path] = {}
 
 
+ON_POSTGRES = os.environ.get("STEWARD_TEST_DATABASE") == "postgres"
+
+
+def _postgres_admin_url() -> str:
+    url = os.environ.get("STEWARD_TEST_POSTGRES_URL")
+    if not url:
+        # A missing server fails the run; it never quietly falls back to SQLite.
+        pytest.exit("STEWARD_TEST_DATABASE=postgres but STEWARD_TEST_POSTGRES_URL is not set (see .ci/postgres.sh)",
+                    returncode=3)
+    return url
+
+
+def _postgres_database(name: str) -> str:
+    """A fresh PostgreSQL database cloned from one migrated template; returns its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin_url = make_url(_postgres_admin_url())
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        if "postgres" not in _TEMPLATE:
+            connection.execute(text("DROP DATABASE IF EXISTS steward_template WITH (FORCE)"))
+            connection.execute(text("CREATE DATABASE steward_template"))
+            template_engine = make_engine(admin_url.set(database="steward_template").render_as_string(False))
+            upgrade(template_engine)
+            template_engine.dispose()
+            _TEMPLATE["postgres"] = "steward_template"
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE steward_template'))
+    admin.dispose()
+    return admin_url.set(database=name).render_as_string(False)
+
+
+def _drop_postgres_database(name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture
-def database_url(tmp_path, tmp_path_factory):
-    """A migrated SQLite database of its own for each test (copied from one migrated template)."""
+def database_url(tmp_path, tmp_path_factory, request):
+    """A migrated database of its own for each test: SQLite by default, PostgreSQL when CI asks for it."""
+    if ON_POSTGRES:
+        import uuid
+
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        yield _postgres_database(name)
+        _drop_postgres_database(name)
+        return
     if "sqlite" not in _TEMPLATE:
         template = tmp_path_factory.mktemp("template") / "template.db"
         engine = make_engine(f"sqlite:///{template}")
@@ -22,7 +71,7 @@ def database_url(tmp_path, tmp_path_factory):
         _TEMPLATE["sqlite"] = template
     path = tmp_path / "steward.db"
     shutil.copy(_TEMPLATE["sqlite"], path)
-    return f"sqlite:///{path}"
+    yield f"sqlite:///{path}"
 
 
 @pytest.fixture
@@ -48,5 +97,6 @@ def steward(settings, slack):
 @pytest.fixture(autouse=True)
 def _no_slack_env(monkeypatch):
     for name in list(os.environ):
-        if name.startswith(("SLACK_", "STEWARD_")) or name == "DATABASE_URL":
+        ours = name.startswith(("SLACK_", "STEWARD_")) or name == "DATABASE_URL"
+        if ours and name not in ("STEWARD_TEST_DATABASE", "STEWARD_TEST_POSTGRES_URL"):
             monkeypatch.delenv(name, raising=False)

@@ -60,9 +60,9 @@ def test_manifest_for_socket_mode_and_for_a_request_url():
     assert bad.returncode == 2 and "--url must be a public https URL" in bad.stderr
 
 
-def test_run_serves_slack_over_http_and_stops_cleanly_on_sigterm(tmp_path, slack):
+def test_run_serves_slack_over_http_and_stops_cleanly_on_sigterm(tmp_path, slack, database_url):
     env = {"SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,
-           "DATABASE_URL": f"sqlite:///{tmp_path}/s.db", "STEWARD_PORT": "0", "STEWARD_ADMINS": ADMIN}
+           "DATABASE_URL": database_url, "STEWARD_PORT": "0", "STEWARD_ADMINS": ADMIN}
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "STEWARD_", "DATABASE_"))}
     full_env.update(env)
     process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--host", "127.0.0.1"], env=full_env,

@@ -53,8 +53,9 @@ def post_witnesses(engine, channel_id: str | None, *, now: datetime) -> int:
             day = now.date()
             result = session.exec(insert(AuditWitness).values(
                 team_id=head.team_id, day=day, seq=head.seq, hash=head.hash, channel_id=channel_id, created_at=now,
-            ).on_conflict_do_nothing(index_elements=["team_id", "day"]))
-            if result.rowcount != 1:
+            ).on_conflict_do_nothing(index_elements=["team_id", "day"]).returning(AuditWitness.id))
+            # RETURNING, not rowcount: an ORM insert reports rowcount -1 on PostgreSQL.
+            if result.first() is None:
                 continue  # today's head was already witnessed
             message = render("incident_note", text=f"Steward audit chain head: {head.seq} events, {head.hash}",
                              line=f":lock: Audit chain head of workspace {head.team_id} on {day.isoformat()}: "

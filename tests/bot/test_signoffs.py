@@ -3,7 +3,6 @@
 import csv
 import io
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from sqlmodel import Session, select
 from bot.audit_check import export_rows
 from storage.models import AuditEvent, Initiative, Review, SignOff
 from tests.harness import message_text, reply_text
+from tests.tamper import tamper
 
 OWNER, PM, DATA, MLOPS, SPONSOR, PILOT, REP, OTHER = ("UOWNER0001", "UPM0000001", "UDATA00001", "UMLOPS0001",
                                                        "USPONSOR01", "UPILOT0001", "UREP000001", "UOTHER0001")
@@ -333,11 +333,9 @@ def test_audit_verify_cli_passes_then_catches_an_edit_and_a_rewrite(walk, slack,
     ok = run_cli("audit", "verify", "--slack", env=env, cwd=tmp_path)
     assert ok.returncode == 0 and "chain intact, 1 witnessed heads match" in ok.stdout
 
-    path = walk.steward.settings.database_url.removeprefix("sqlite:///")
-    connection = sqlite3.connect(path)
-    with connection:
-        connection.execute("UPDATE audit_events SET payload = replace(payload, 'approve', 'reject') "
-                           "WHERE action = 'signoff.recorded'")
+    url = walk.steward.settings.database_url
+    tamper(url, "UPDATE audit_events SET payload = replace(payload, 'approve', 'reject') "
+                "WHERE action = 'signoff.recorded'")
     edited = run_cli("audit", "verify", env=env, cwd=tmp_path)
     assert edited.returncode == 1 and "BROKEN at event" in edited.stdout and "changed" in edited.stdout
 
@@ -345,20 +343,16 @@ def test_audit_verify_cli_passes_then_catches_an_edit_and_a_rewrite(walk, slack,
     # only the head posted to Slack still shows it.
     from storage.audit import GENESIS, event_hash
 
-    rows = connection.execute("SELECT id, team_id, seq, actor, action, target, payload, created_at FROM "
-                              "audit_events ORDER BY seq").fetchall()
+    with Session(walk.steward.engine) as session:
+        rows = list(session.exec(select(AuditEvent).order_by(AuditEvent.seq)))
     previous = GENESIS
-    with connection:
-        for row_id, team, seq, actor, action, target, payload, created in rows:
-            at = datetime.fromisoformat(created).replace(tzinfo=UTC)
-            digest = event_hash(team_id=team, seq=seq, actor=actor, action=action, target=target, payload=payload,
-                                created_at=at, prev_hash=previous)
-            connection.execute("UPDATE audit_events SET hash = ?, prev_hash = ? WHERE id = ?",
-                               (digest, previous, row_id))
-            previous = digest
-        connection.execute("UPDATE audit_heads SET hash = ?", (previous,))
-        connection.execute("DELETE FROM audit_witnesses")
-    connection.close()
+    for row in rows:
+        digest = event_hash(team_id=row.team_id, seq=row.seq, actor=row.actor, action=row.action, target=row.target,
+                            payload=row.payload, created_at=row.created_at, prev_hash=previous)
+        tamper(url, "UPDATE audit_events SET hash = :digest, prev_hash = :previous WHERE id = :id",
+               digest=digest, previous=previous, id=row.id)
+        previous = digest
+    tamper(url, "UPDATE audit_heads SET hash = :head", "DELETE FROM audit_witnesses", head=previous)
     assert run_cli("audit", "verify", env=env, cwd=tmp_path).returncode == 0  # the database alone is fooled
     caught = run_cli("audit", "verify", "--slack", env=env, cwd=tmp_path)
     assert caught.returncode == 1 and "the history was rewritten" in caught.stdout

@@ -1,12 +1,12 @@
 """The audit chain: intact after real use, and any edit, deletion or reordering is caught."""
 
-import sqlite3
 from datetime import UTC, datetime
 
 from sqlmodel import Session
 
 from storage.audit import append_event, verify_chain
 from storage.db import make_engine
+from tests.tamper import tamper
 
 
 def write_events(url, count=5, team="T0LOCAL"):
@@ -17,15 +17,6 @@ def write_events(url, count=5, team="T0LOCAL"):
                          payload={"n": n}, at=datetime(2026, 1, 1, 10, n, tzinfo=UTC))
         session.commit()
     return engine
-
-
-def tamper(url, *statements):
-    """Edit the SQLite file directly, as someone with access to the disk would."""
-    connection = sqlite3.connect(url.removeprefix("sqlite:///"))
-    with connection:
-        for statement in statements:
-            connection.execute(statement)
-    connection.close()
 
 
 def verify(engine, team="T0LOCAL"):
@@ -49,9 +40,7 @@ def test_workspaces_have_separate_chains(database_url):
 
 def test_an_edited_payload_is_caught(database_url):
     engine = write_events(database_url)
-    tamper(database_url,
-           "UPDATE audit_events SET payload = '{\"n\":99}' WHERE seq = 3",
-           )
+    tamper(database_url, "UPDATE audit_events SET payload = :edited WHERE seq = 3", edited='{"n":99}')
     checked, problem = verify(engine)
     assert (checked, problem.seq) == (2, 3)
     assert "changed" in problem.reason
