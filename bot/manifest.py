@@ -7,6 +7,8 @@ BOT_SCOPES = [
     "chat:write",  # prompts, incident threads, notices
     "chat:write.public",  # post in public channels the bot was not invited to
     "channels:join",  # join a public channel after not_in_channel
+    "channels:history",  # find a post a crashed sender made, instead of posting it twice
+    "groups:history",
     "channels:read",
     "groups:read",
     "users:read",

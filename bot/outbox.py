@@ -20,6 +20,7 @@ from storage.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+OUTBOX_EVENT = "steward_outbox"  # message metadata carrying the outbox key, so a post can be found again
 MAX_TRANSIENT_BACKOFF = timedelta(minutes=5)
 NEEDS_ACTION_BACKOFF = timedelta(minutes=15)
 PARENT_WAIT = timedelta(seconds=5)
@@ -76,7 +77,7 @@ class OutboxSender:
 
     def _deliver(self, message_id: int, now: datetime) -> str | None:
         with session_scope(self.engine) as session:
-            row = outbox.claim(session, message_id=message_id, now=now, lease=LEASE)
+            row, lapsed = outbox.claim(session, message_id=message_id, now=now, lease=LEASE)
         if row is None:
             return None  # another sender has it
         with session_scope(self.engine) as session:
@@ -100,7 +101,13 @@ class OutboxSender:
             return "retried"
         blocks = json.loads(row.blocks)
         try:
-            if row.method == "chat.update":
+            ts = None
+            if lapsed and row.method == "chat.postMessage":
+                # The sender before us died mid-send; if Slack has the message, record it instead of posting twice.
+                ts = self.slack.find_posted(channel=row.channel_id, key=row.key, thread_ts=thread_ts)
+            if ts is not None:
+                log.info("outbox message %s was already in Slack (%s); not posting it again", row.key, ts)
+            elif row.method == "chat.update":
                 ts = self.slack.update_message(channel=row.channel_id, ts=target_ts, text=row.text, blocks=blocks)
             elif row.method == "files.upload":
                 content, filename, title = attachment
@@ -109,7 +116,8 @@ class OutboxSender:
             elif row.method == "chat.postEphemeral":
                 ts = self.slack.post_ephemeral(channel=row.channel_id, user=row.user_id, text=row.text, blocks=blocks)
             else:
-                ts = self.slack.post_message(channel=row.channel_id, text=row.text, blocks=blocks, thread_ts=thread_ts)
+                ts = self.slack.post_message(channel=row.channel_id, text=row.text, blocks=blocks, thread_ts=thread_ts,
+                                             metadata={"event_type": OUTBOX_EVENT, "event_payload": {"key": row.key}})
         except SlackFault as fault:
             return self._record_fault(row, fault, now)
         with session_scope(self.engine) as session:

@@ -133,6 +133,26 @@ class SlackPort:
             raise classify(exc) from exc
         return response["ts"]
 
+    def find_posted(self, *, channel: str, key: str, thread_ts: str | None = None) -> str | None:
+        """The ts of a message Steward posted with this outbox key (in its metadata), or None.
+
+        A failed look-up (a missing history scope, a fault) answers None: posting again is then the
+        lesser evil than losing the message.
+        """
+        try:
+            if thread_ts:
+                response = self.client.conversations_replies(channel=channel, ts=thread_ts, limit=200,
+                                                             include_all_metadata=True)
+            else:
+                response = self.client.conversations_history(channel=channel, limit=100, include_all_metadata=True)
+        except Exception:
+            return None
+        for message in response.get("messages", []):
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("key") == key:
+                return message.get("ts")
+        return None
+
     def _join(self, channel: str) -> bool:
         """Join a public channel after not_in_channel; private ones need an invitation."""
         try:

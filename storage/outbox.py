@@ -51,16 +51,18 @@ def due_ids(session: Session, *, now: datetime, limit: int) -> list[int]:
     return list(session.exec(statement))
 
 
-def claim(session: Session, *, message_id: int, now: datetime, lease: timedelta) -> OutboxMessage | None:
-    """Take a due row for this sender, or None when another sender took it first."""
+def claim(session: Session, *, message_id: int, now: datetime, lease: timedelta) -> tuple[OutboxMessage | None, bool]:
+    """Take a due row for this sender: (row or None when another sender took it, whether a lapsed claim was taken).
+
+    A lapsed claim means a sender died while sending: Slack may already hold the message.
+    """
     row = session.get(OutboxMessage, message_id)
     if row is None:
-        return None
-    claimable = (row.status == PENDING and row.next_attempt_at <= now) or (
-        row.status == SENDING and row.claimed_until is not None and row.claimed_until < now
-    )
+        return None, False
+    lapsed = row.status == SENDING and row.claimed_until is not None and row.claimed_until < now
+    claimable = (row.status == PENDING and row.next_attempt_at <= now) or lapsed
     if not claimable:
-        return None
+        return None, False
     result = session.exec(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.version) == row.version)
@@ -68,9 +70,9 @@ def claim(session: Session, *, message_id: int, now: datetime, lease: timedelta)
                 attempts=row.attempts + 1)
     )
     if result.rowcount != 1:
-        return None
+        return None, False
     session.refresh(row)
-    return row
+    return row, lapsed
 
 
 def finish(session: Session, *, row: OutboxMessage, values: dict) -> bool:

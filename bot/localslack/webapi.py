@@ -30,6 +30,8 @@ class Fault:
     error: str | None = None
     retry_after: int | None = None
     drop: bool = False  # close the connection without answering (a timeout or reset, to the client)
+    hold: threading.Event | None = None  # answer only once this is set (the caller may be gone by then)
+    arrived: threading.Event | None = None  # set when a held call arrives
     channel: str | None = None
     times: int | None = 1  # None: until cleared
 
@@ -130,6 +132,11 @@ class LocalSlack:
         with self.lock:
             self.calls.append(Call(method, args, token))
             fault = self._take_fault(method, args)
+        if fault is not None and fault.hold is not None:
+            if fault.arrived is not None:
+                fault.arrived.set()
+            fault.hold.wait(30)
+            fault = None  # then it is handled as usual
         if fault is not None:
             if fault.drop:
                 return -1, {}, {}
@@ -188,6 +195,9 @@ class LocalSlack:
                    "blocks": blocks or [], "user": self.state.bot_user_id, "edited": False}
         if thread_ts:
             message["thread_ts"] = thread_ts
+        metadata = _as_json(args.get("metadata"))
+        if metadata:
+            message["metadata"] = metadata
         self.state.messages[channel].append(message)
         return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
 
@@ -231,6 +241,15 @@ class LocalSlack:
             return {"ok": False, "error": "channel_not_found"}
         top = [m for m in self.state.messages[channel] if "thread_ts" not in m]
         return {"ok": True, "messages": list(reversed(top)), "has_more": False}
+
+    def _api_conversations_replies(self, args):
+        channel, ts = args.get("channel"), args.get("ts")
+        if channel not in self.state.messages:
+            return {"ok": False, "error": "channel_not_found"}
+        thread = [m for m in self.state.messages[channel] if m["ts"] == ts or m.get("thread_ts") == ts]
+        if not thread:
+            return {"ok": False, "error": "thread_not_found"}
+        return {"ok": True, "messages": thread, "has_more": False}
 
     def _api_users_info(self, args):
         user = args.get("user", "")

@@ -119,7 +119,7 @@ def test_a_claim_that_outlives_its_lease_is_taken_again(steward, slack):
     now = datetime.now(UTC)
     with Session(steward.engine) as session:
         [row_id] = outbox.due_ids(session, now=now, limit=10)
-        claimed = outbox.claim(session, message_id=row_id, now=now, lease=timedelta(seconds=60))
+        claimed, _ = outbox.claim(session, message_id=row_id, now=now, lease=timedelta(seconds=60))
         session.commit()
     assert claimed is not None  # this sender "crashed" after claiming, before posting
     assert steward.drain(now + timedelta(seconds=30)).sent == 0
@@ -137,3 +137,20 @@ def test_queueing_the_same_key_twice_queues_once(steward):
         session.commit()
     assert again is False
     assert len(rows(steward)) == 1
+
+
+def test_a_sender_that_died_after_slack_took_the_post_is_not_posted_again(steward, slack):
+    create(steward)
+    now = datetime.now(UTC)
+    with Session(steward.engine) as session:
+        [row_id] = outbox.due_ids(session, now=now, limit=10)
+        row, _ = outbox.claim(session, message_id=row_id, now=now, lease=timedelta(seconds=60))
+        session.commit()
+    # The dead sender's post reached Slack, with its outbox key in the metadata, but was never recorded.
+    ts = steward.runtime.sender.slack.post_message(
+        channel=row.channel_id, text=row.text, blocks=[], metadata={"event_type": "steward_outbox",
+                                                                    "event_payload": {"key": row.key}})
+    assert steward.drain(now + timedelta(seconds=61)).sent == 1
+    assert len(slack.posts("C0OPS")) == 1
+    [recorded] = rows(steward)
+    assert (recorded.status, recorded.ts) == ("sent", ts)
