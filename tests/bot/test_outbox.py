@@ -142,7 +142,7 @@ def test_queueing_the_same_key_twice_queues_once(steward):
 def test_a_sender_that_died_after_slack_took_the_post_is_not_posted_again(steward, slack):
     create(steward)
     now = datetime.now(UTC)
-    with Session(steward.engine) as session:
+    with Session(steward.engine, expire_on_commit=False) as session:
         [row_id] = outbox.due_ids(session, now=now, limit=10)
         row, _ = outbox.claim(session, message_id=row_id, now=now, lease=timedelta(seconds=60))
         session.commit()

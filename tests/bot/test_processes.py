@@ -83,7 +83,7 @@ def test_a_sweep_killed_while_posting_leaves_nothing_half_done(steward, slack, t
         [review] = session.exec(select(Review))
     assert review.status == "scheduled"  # the review and its outbox row were committed whole
     restarted = sweep_process(env, due + timedelta(minutes=2), tmp_path)  # after the claim's lease
-    out, err = restarted.communicate(timeout=120)
+    _, err = restarted.communicate(timeout=120)
     assert restarted.returncode == 0, err
     prompts = [m for m in slack.posts("C0OPS") if "Monthly performance review" in message_text(m)]
     assert len(prompts) == 1  # the post that landed while the sweep died is found, not repeated
