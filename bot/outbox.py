@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot.slack_port import FaultKind, SlackFault, SlackPort
 from messages.render import Message
 from storage import outbox
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class OutboxSender:
         result = DrainResult()
         for _ in range(max_batches):
             moment = now or datetime.now(UTC)
-            with Session(self.engine) as session:
+            with read_scope(self.engine) as session:
                 ids = outbox.due_ids(session, now=moment, limit=batch)
             if not ids:
                 break

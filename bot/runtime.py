@@ -7,7 +7,6 @@ from datetime import datetime
 
 from slack_bolt import App
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from bot.app import create_app
 from bot.config import Settings
@@ -20,7 +19,7 @@ from bot.slack_port import SlackPort, make_web_client
 from bot.worker import DueWorker
 from storage import incidents as incident_rows
 from storage import outbox
-from storage.db import make_engine, upgrade
+from storage.db import make_engine, read_scope, upgrade
 
 
 @dataclass
@@ -41,7 +40,7 @@ class Runtime:
         self.sender.drain(now)
 
     def next_urgent_at(self) -> datetime | None:
-        with Session(self.engine) as session:
+        with read_scope(self.engine) as session:
             moments = [outbox.next_due_at(session), incident_rows.next_due_at(session)]
         return min((m for m in moments if m is not None), default=None)
 

@@ -12,7 +12,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot import api
 from bot.services.context import Services
 from storage import outbox, reviews
-from storage.db import ping, session_scope
+from storage.db import ping, read_scope
 
 log = logging.getLogger(__name__)
 OVERDUE = timedelta(minutes=5)
@@ -25,7 +25,7 @@ def health(services: Services, now: datetime | None = None) -> tuple[int, dict]:
         ping(services.engine)
     except Exception as exc:
         return 503, {"status": "down", "reason": f"database does not answer: {type(exc).__name__}"}
-    with session_scope(services.engine) as session:
+    with read_scope(services.engine) as session:
         stuck = outbox.oldest_overdue(session, now=now, grace=OVERDUE)
         late_work = reviews.overdue_work(session, before=now - OVERDUE)
     if stuck is not None:
@@ -73,7 +73,7 @@ def _json(start_response, status: int, body: dict):
     return [payload]
 
 
-def make_http_server(wsgi_app, *, host: str, port: int, threads: int = 8, **adjustments):
+def make_http_server(wsgi_app, *, host: str, port: int, threads: int = 4, **adjustments):
     """A waitress server (production-grade, threaded); `.run()` serves, `.close()` stops."""
     from waitress.server import create_server
 

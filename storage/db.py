@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +10,6 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -18,9 +18,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and foreign keys on every connection."""
     if url.startswith("sqlite"):
-        # NullPool: SQLite connections are cheap, and a pooled connection shared across the
-        # scheduler and request threads would need check_same_thread games.
-        engine = create_engine(url, echo=echo, poolclass=NullPool, connect_args={"check_same_thread": False})
+        engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=False,
+                               connect_args={"check_same_thread": False})
+        # SQLite has one writer at a time. In this process, writers queue on a lock instead of on
+        # SQLite's busy handler, which sleeps in steps and turns contention into long tail latencies.
+        # Other processes (a cron sweep) still meet busy_timeout.
+        writer = threading.Lock()
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -30,16 +33,44 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
-            # Let SQLAlchemy's BEGIN take the write lock at once (BEGIN IMMEDIATE) so that two
-            # writers queue on busy_timeout instead of failing with "database is locked" on upgrade.
+            # SQLAlchemy's own BEGIN is replaced below (deferred for readers, IMMEDIATE for writers).
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(connection):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(connection):
+            if connection.get_execution_options().get(READ_ONLY):
+                # WAL readers never block and are never blocked.
+                connection.exec_driver_sql("BEGIN")
+                return
+            writer.acquire()
+            connection.info["steward_writer"] = True
+            try:
+                # Take the write lock at once, so two writers queue instead of failing on upgrade.
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                connection.info.pop("steward_writer", None)
+                writer.release()
+                raise
 
+        def _release(connection):
+            if connection.info.pop("steward_writer", False):
+                writer.release()
+
+        event.listen(engine, "commit", _release)
+        event.listen(engine, "rollback", _release)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+READ_ONLY = "steward_read_only"
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """Yield a session for reading only (on SQLite it takes no write lock)."""
+    # Closing (not rolling back) keeps what was read usable after the block; the pool ends the transaction.
+    with Session(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False) as session:
+        yield session
 
 
 @contextmanager

@@ -21,6 +21,7 @@ class Call:
     method: str
     args: dict[str, Any]
     token: str | None
+    at: float = field(default_factory=time.time)  # when the call arrived
 
 
 @dataclass

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from bot.domain.commands import AuditShow
 from bot.outbox import queue_message
@@ -15,14 +15,14 @@ from bot.services.context import Actor, Services
 from bot.services.lookup import require_initiative
 from messages.render import Message, local_time, mrkdwn_escape, render
 from storage.audit import recent_events
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.models import AuditHead, AuditWitness
 
 WITNESS_EVENT = "steward_audit_head"
 
 
 def show(services: Services, actor: Actor, command: AuditShow) -> Message:
-    with session_scope(services.engine) as session:
+    with read_scope(services.engine) as session:
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
         events = recent_events(session, team_id=actor.team_id, target=initiative.key, limit=20)
     lines = []
@@ -43,7 +43,7 @@ def post_witnesses(engine, channel_id: str | None, *, now: datetime) -> int:
     if not channel_id:
         return 0
     posted = 0
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         heads = list(session.exec(select(AuditHead)))
     for head in heads:
         if head.seq == 0:

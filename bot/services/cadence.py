@@ -17,7 +17,7 @@ from bot.services.kpis import current_standings, standing_line
 from messages.render import Message, render
 from storage import repository, reviews
 from storage.audit import append_event
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.models import Initiative, Review
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class MaterializeReport:
 def materialize_due(engine, cadence: Cadence, *, now: datetime) -> MaterializeReport:
     """Create the reviews due at `now` for every initiative whose cadence has work due, and queue their prompts."""
     report = MaterializeReport()
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         due = reviews.initiatives_due(session, now=now)
     for initiative in due:
         try:
@@ -168,7 +168,7 @@ def _supersede(session: Session, initiative: Initiative, stale: Review, rule: Ca
 def send_reminders(engine, cadence: Cadence, *, now: datetime) -> int:
     """Queue the reminders due at `now`; after downtime only the latest reminder of each review goes out."""
     sent = 0
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         due = reviews.reminders_due(session, now=now)
     for review in due:
         with session_scope(engine) as session:

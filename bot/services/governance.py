@@ -17,7 +17,7 @@ from bot.services.lookup import require_initiative
 from messages.render import Message, local_time, mrkdwn_escape, render
 from storage import incidents, records, repository
 from storage.audit import append_event
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.models import GovernanceItem, Initiative, ReadinessAssessment
 
 
@@ -68,7 +68,8 @@ def set_readiness(services: Services, actor: Actor, command: ReadinessSet) -> Me
 
 
 def set_or_show_governance(services: Services, actor: Actor, command: GovernanceSet) -> Message:
-    with session_scope(services.engine) as session:
+    scope = read_scope if command.item is None else session_scope
+    with scope(services.engine) as session:
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
         if command.item is not None:
             _may_edit(session, services, actor, initiative, "edit the governance record")

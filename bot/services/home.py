@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.domain.vocabulary import Role, Stage
 from bot.services.context import Services
 from messages.render import local_time, mrkdwn_escape, render_view
 from storage import reviews
+from storage.db import read_scope
 from storage.models import Incident, Initiative, Review, RoleAssignment
 
 MAX_INITIATIVES = 15
@@ -15,7 +16,7 @@ MAX_INITIATIVES = 15
 
 def home_view(services: Services, *, team_id: str, user_id: str) -> dict:
     """Build the Home view for one person (admins see every initiative of the workspace)."""
-    with Session(services.engine) as session:
+    with read_scope(services.engine) as session:
         held = list(session.exec(select(RoleAssignment).where(
             RoleAssignment.team_id == team_id, RoleAssignment.user_id == user_id,
             col(RoleAssignment.ended_at).is_(None))))

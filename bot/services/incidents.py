@@ -36,7 +36,7 @@ from bot.services.lookup import require_initiative
 from messages.render import Message, duration, local_time, mrkdwn_escape, render
 from storage import incidents, repository, reviews
 from storage.audit import append_event
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.models import Incident, Initiative
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def note_in_thread(session: Session, incident: Incident, initiative: Initiative,
 def escalate_due(engine, *, now: datetime) -> int:
     """Carry out every escalation step due at `now`; returns how many incidents moved."""
     moved = 0
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         due_ids = [incident.id for incident in incidents.due(session, now=now)]
     for incident_id in due_ids:
         try:

@@ -20,7 +20,7 @@ from messages.render import Message, local_time, mrkdwn_escape, render
 from storage import incidents as incident_rows
 from storage import outbox, repository
 from storage.audit import append_event
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.models import Initiative
 
 
@@ -78,7 +78,7 @@ def create(services: Services, actor: Actor, command: InitiativeCreate) -> Messa
 
 
 def list_all(services: Services, actor: Actor, command: InitiativeList) -> Message:
-    with session_scope(services.engine) as session:
+    with read_scope(services.engine) as session:
         initiatives = repository.list_initiatives(session=session, team_id=actor.team_id)
         roles = repository.active_roles_for_many(session=session, initiative_ids=[i.id for i in initiatives])
     items = [
@@ -90,7 +90,7 @@ def list_all(services: Services, actor: Actor, command: InitiativeList) -> Messa
 
 
 def show(services: Services, actor: Actor, command: InitiativeShow) -> Message:
-    with session_scope(services.engine) as session:
+    with read_scope(services.engine) as session:
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
         roles = repository.active_roles(session=session, initiative_id=initiative.id)
         problems = outbox.undelivered_for_initiative(session, initiative_id=initiative.id)

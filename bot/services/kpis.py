@@ -22,7 +22,7 @@ from messages.render import Message, render
 from storage import incidents as incident_rows
 from storage import records, repository
 from storage.audit import append_event
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.models import Initiative, KpiMeasurement, KpiThreshold
 
 
@@ -149,7 +149,7 @@ def _last_seen(latest: dict[str, KpiMeasurement], name: str, since: datetime) ->
 def prompt_silent_kpis(engine, services: Services, *, now: datetime) -> int:
     """Ask the data engineer about KPIs with no measurement for the silence window (the seed's silent decay)."""
     prompted = 0
-    with Session(engine) as session:
+    with read_scope(engine) as session:
         due = list(session.exec(select(Initiative).where(col(Initiative.kpi_silent_after) <= now,
                                                          col(Initiative.archived).is_(False))))
     window = timedelta(days=services.kpis.silence_days)

@@ -15,12 +15,12 @@ from bot.services.lookup import require_initiative
 from messages.render import Message, local_time, render
 from storage import records, repository, reviews
 from storage.audit import append_event
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.models import Initiative
 
 
 def list_open(services: Services, actor: Actor, command: ReviewList) -> Message:
-    with session_scope(services.engine) as session:
+    with read_scope(services.engine) as session:
         initiative_id = None
         if command.key:
             initiative_id = require_initiative(session, team_id=actor.team_id, key=command.key).id

@@ -1,0 +1,71 @@
+"""Command latency and memory: Steward's `steward run` next to a bare Bolt app, in the same run.
+
+20 concurrent clients send 2,000 signed /steward requests to each server over HTTP on 127.0.0.1.
+Targets: Steward's p99 under 50 ms and under 2x the bare app's; resident memory under 150 MB.
+Usage: .venv/bin/python bench/command_latency.py [--requests 2000] [--clients 20] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.common import (
+    SECRET,
+    describe,
+    load,
+    memory_mb,
+    percentile,
+    python,
+    start,
+    steward_env,
+)
+from bot.localslack.webapi import LocalSlack
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--database-url")
+    options = parser.parse_args()
+    slack = LocalSlack().start()
+    slack.add_channel("C0OPS", "ai-ops")
+    database_url = options.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    steward, steward_port = start([python(), "-m", "bot", "run", "--host", "127.0.0.1"],
+                                  steward_env(slack.api_url, database_url))
+    bare, bare_port = start([python(), "bench/bare_bolt.py", "0", SECRET, slack.api_url],
+                            steward_env(slack.api_url, database_url))
+    try:
+        load(steward_port, ["initiative create churn Churn predictor stage=operations since=2026-01-05",
+                            "role assign churn owner <@UOWNER0001>", "role assign churn pm <@UPM0000001>"],
+             total=3, clients=1)
+        idle_rss, _ = memory_mb(steward.pid)
+        texts = ["initiative show churn", "initiative list", "review list churn", "help", "audit churn",
+                 "governance churn", "role assign churn data <@UDATA00001>", "incident ack INC999"]
+        load(bare_port, texts, total=200, clients=options.clients)  # warm-up
+        load(steward_port, texts, total=200, clients=options.clients)
+        bare_ms = load(bare_port, texts, total=options.requests, clients=options.clients)
+        steward_ms = load(steward_port, texts, total=options.requests, clients=options.clients)
+        rss, peak = memory_mb(steward.pid)
+    finally:
+        for process in (steward, bare):
+            process.terminate()
+            process.wait(20)
+        slack.stop()
+    ratio = percentile(steward_ms, 99) / percentile(bare_ms, 99)
+    print(f"machine: {os.cpu_count()} cores; database: {database_url.split(':')[0]}; "
+          f"{options.requests} requests per server from {options.clients} concurrent clients")
+    print(f"bare Bolt (ack only)  {describe(bare_ms)}")
+    print(f"Steward               {describe(steward_ms)}")
+    print(f"Steward p99 / bare p99 = {ratio:.2f}x (target < 2x); p99 target < 50 ms: "
+          f"{'met' if percentile(steward_ms, 99) < 50 else 'NOT met'}")
+    print(f"Steward memory: idle {idle_rss:.0f} MB, after the load {rss:.0f} MB, peak {peak:.0f} MB (target < 150 MB)")
+
+
+if __name__ == "__main__":
+    main()
