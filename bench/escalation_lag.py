@@ -16,8 +16,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import load, python, start, steward_env  # noqa: E402
-from bot.localslack.webapi import LocalSlack  # noqa: E402
+from bench.common import load, python, start, steward_env
+from bot.localslack.webapi import LocalSlack
 
 
 def main() -> None:

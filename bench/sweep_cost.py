@@ -16,13 +16,13 @@ from datetime import UTC, datetime, timedelta
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert
 
-from bot.config import load_settings  # noqa: E402
-from bot.localslack.webapi import LocalSlack  # noqa: E402
-from bot.runtime import build_runtime  # noqa: E402
-from storage.db import make_engine, upgrade  # noqa: E402
-from storage.models import AuditEvent, Initiative, Review  # noqa: E402
+from bot.config import load_settings
+from bot.localslack.webapi import LocalSlack
+from bot.runtime import build_runtime
+from storage.db import make_engine, upgrade
+from storage.models import AuditEvent, Initiative, Review
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
