@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
@@ -67,6 +68,10 @@ The database is ready at {database}; `steward manifest` and `steward db upgrade`
 @cli.command()
 def run(
     host: Annotated[str, typer.Option(help="Address to listen on in HTTP mode.")] = "0.0.0.0",
+    sandbox_without_slack: Annotated[bool, typer.Option(
+        "--sandbox/--no-sandbox", help="Without Slack credentials, start the local sandbox instead of exiting.")]
+    = True,
+    sandbox_port: Annotated[int, typer.Option(help="Port of the sandbox page.")] = 8080,
 ) -> None:
     """Start the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on STEWARD_PORT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -81,7 +86,11 @@ def run(
         typer.echo(MISSING_CREDENTIALS.format(missing=" and ".join(missing),
                                               database=make_url(settings.database_url).render_as_string()),
                    err=True)
-        raise typer.Exit(2)
+        if not sandbox_without_slack:
+            raise typer.Exit(2)
+        typer.echo("Meanwhile, here is Steward against a local Slack (`--no-sandbox` to just exit):", err=True)
+        _run_sandbox(settings.database_url, sandbox_port, load_sample=True)
+        return
     from slack_sdk.errors import SlackApiError
 
     try:
@@ -124,6 +133,39 @@ def run(
         server.run()
     runtime.stop()
     log.info("Steward stopped")
+
+
+def _run_sandbox(database_url: str, port: int, *, load_sample: bool) -> None:
+    from bot.localslack.sandbox import Sandbox
+
+    sandbox = Sandbox(database_url=database_url, port=port)
+    if load_sample:
+        with contextlib.suppress(Exception):  # already loaded in this database
+            sandbox.load_sample()
+    typer.echo(f"Steward sandbox: open {sandbox.url} (a local Slack; Ctrl-C to stop). To move to a real "
+               "workspace, set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see `steward manifest`).", err=True)
+
+    def _stop(signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        sandbox.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+
+
+@cli.command()
+def sandbox(port: Annotated[int, typer.Option(help="Port of the sandbox page (0 picks a free one).")] = 8080,
+            sample: Annotated[bool, typer.Option("--sample/--no-sample", help="Load the sample initiative.")] = True
+            ) -> None:
+    """Try Steward without a Slack workspace: the real bot against a local Slack, in your browser."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings = _settings()
+    _engine(settings).dispose()
+    _run_sandbox(settings.database_url, port, load_sample=sample)
 
 
 @cli.command()

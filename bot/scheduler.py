@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot import clock
+
 log = logging.getLogger(__name__)
 
 
@@ -19,7 +21,7 @@ def start_scheduler(sweep: Callable[[datetime], object], *, seconds: int) -> Bac
 
     def job() -> None:
         try:
-            report = sweep(datetime.now(UTC))
+            report = sweep(clock.now())
             log.debug("sweep: %s", getattr(report, "summary", lambda: report)())
         except Exception:
             log.exception("sweep failed; the work stays due for the next one")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
+
+from bot import clock
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +51,8 @@ class DueWorker:
             self._wake.clear()
             next_due = None
             try:
-                self.work(datetime.now(UTC))
+                self.work(clock.now())
                 next_due = self.next_due()
             except Exception:
                 log.exception("due work failed; retrying shortly")
-            self._wake.wait(seconds_to_wait(next_due, datetime.now(UTC), self.idle_seconds))
+            self._wake.wait(seconds_to_wait(next_due, clock.now(), self.idle_seconds))

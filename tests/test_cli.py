@@ -1,5 +1,6 @@
 """The `steward` command as an operator runs it: a real process, its output and exit status."""
 
+import json
 import os
 import signal
 import subprocess
@@ -19,12 +20,35 @@ def run_cli(*args, env=None, cwd=None, **kwargs):
 
 
 def test_run_without_credentials_says_what_it_needs_and_exits_non_zero(tmp_path):
-    result = run_cli("run", cwd=tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path}/s.db"})
+    result = run_cli("run", "--no-sandbox", cwd=tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path}/s.db"})
     assert result.returncode == 2
     assert "missing SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in result.stderr
     assert "steward manifest" in result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "s.db").exists()  # the database was prepared all the same
+
+
+def test_run_without_credentials_opens_the_sandbox_with_the_sample(tmp_path):
+    import urllib.request
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "STEWARD_", "DATABASE_"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/s.db"
+    process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--sandbox-port", "0"], env=env, cwd=tmp_path,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        said = []
+        for line in process.stderr:  # blocks until the sandbox says where its page is
+            said.append(line)
+            if "open http://" in line:
+                url = line.split("open ", 1)[1].split()[0]
+                break
+        assert any("missing SLACK_BOT_TOKEN" in line for line in said)
+        state = json.loads(urllib.request.urlopen(url + "state").read())
+        assert any("Invoice triage assistant" in m["text"] for m in state["messages"])
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert process.returncode == 0
 
 
 def test_bad_configuration_is_one_line_without_traceback(tmp_path):

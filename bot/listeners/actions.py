@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from slack_bolt import Ack, App
 
+from bot import clock
 from bot.domain.commands import (
     MAX_COMMENT,
     MAX_RESOLUTION,
@@ -29,7 +28,7 @@ from storage.db import session_scope
 def actor_of(body: dict) -> Actor:
     team = (body.get("team") or {}).get("id") or body["user"].get("team_id")
     return Actor(team_id=team, user_id=body["user"]["id"], channel_id=(body.get("channel") or {}).get("id"),
-                 now=datetime.now(UTC))
+                 now=clock.now())
 
 
 def register(app: App, services: Services) -> None:
@@ -88,7 +87,7 @@ def register(app: App, services: Services) -> None:
         resolution = (text.get("value") or "").strip()
         user = body["user"]
         actor = Actor(team_id=(body.get("team") or {}).get("id") or user.get("team_id"), user_id=user["id"],
-                      channel_id=channel or None, now=datetime.now(UTC))
+                      channel_id=channel or None, now=clock.now())
         try:
             if not resolution:
                 raise UsageError("A resolution is needed: say what was wrong and what fixed it.")
@@ -123,7 +122,7 @@ def register(app: App, services: Services) -> None:
         comment = ((((values.get("comment") or {}).get("text") or {}).get("value")) or "").strip() or None
         user = body["user"]
         actor = Actor(team_id=(body.get("team") or {}).get("id") or user.get("team_id"), user_id=user["id"],
-                      channel_id=channel or None, now=datetime.now(UTC))
+                      channel_id=channel or None, now=clock.now())
         subject = parse_subject(subject_text)
         try:
             if decision not in ("approve", "reject"):
