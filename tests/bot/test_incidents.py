@@ -317,3 +317,13 @@ def test_bad_incident_commands_explain_and_change_nothing(staffed):
         assert expected in shown, (text, shown)
     with Session(staffed.engine) as session:
         assert list(session.exec(select(Incident))) == []
+
+
+def test_another_workspace_cannot_see_or_touch_an_incident(staffed, slack):
+    declare(staffed)
+    for text in ("incident ack INC1", "incident resolve INC1 not yours", "review done R1", "audit churn",
+                 "signoff churn postmortem:INC1 approve"):
+        with freeze_time(at(2)):
+            shown = reply_text(staffed.command(text, user=MLOPS, team_id="T0OTHER"))
+        assert "There is no" in shown, (text, shown)
+    assert incident(staffed).status == "open"

@@ -154,3 +154,24 @@ def test_a_sender_that_died_after_slack_took_the_post_is_not_posted_again(stewar
     assert len(slack.posts("C0OPS")) == 1
     [recorded] = rows(steward)
     assert (recorded.status, recorded.ts) == ("sent", ts)
+
+
+def test_slack_refusing_connections_for_a_while_loses_nothing(steward, slack):
+    from bot.outbox import OutboxSender
+    from bot.slack_port import SlackPort, make_web_client
+
+    create(steward)
+    # A Slack that refuses connections: nothing listens on this port.
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    dead = OutboxSender(engine=steward.engine, slack=SlackPort(make_web_client(
+        token=slack.token, base_url=f"http://127.0.0.1:{dead_port}/api/", interactive=False)))
+    now = datetime.now(UTC)
+    assert dead.drain(now).retried == 1
+    [row] = rows(steward)
+    assert row.status == "pending" and row.last_error.startswith("connection")
+    assert steward.drain(now + timedelta(seconds=10)).sent == 1  # Slack is back
+    assert len(slack.posts("C0OPS")) == 1
