@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlmodel import Session
@@ -173,7 +174,7 @@ def _queue_root_update(session: Session, incident: Incident, initiative: Initiat
                   subject_id=incident.id, at=now)
 
 
-def _load(session: Session, actor: Actor, number: int, verb: str) -> tuple[Incident, Initiative, dict[str, str]]:
+def _load(session: Session, actor: Actor, number: int) -> tuple[Incident, Initiative, dict[str, str]]:
     incident = incidents.by_number(session, team_id=actor.team_id, number=number)
     if incident is None:
         raise NotFound(f"There is no incident INC{number} in this workspace.")
@@ -194,17 +195,25 @@ def _require_role(services: Services, actor: Actor, incident: Incident, initiati
     return held
 
 
-def acknowledge(services: Services, actor: Actor, command: IncidentAck) -> Message:
-    """Stop the climb: the incident is someone's now."""
+@contextmanager
+def _changing(services: Services, actor: Actor, number: int, event: IncidentEvent, verb: str):
+    """Authorize a person for an incident, then yield it with its next status in a fresh transaction."""
     with session_scope(services.engine) as session:
-        incident, initiative, roles = _load(session, actor, command.number, "acknowledge")
-    held = _require_role(services, actor, incident, initiative, roles, "acknowledge")
+        incident, initiative, roles = _load(session, actor, number)
+    held = _require_role(services, actor, incident, initiative, roles, verb)
     with session_scope(services.engine) as session:
         incident = session.get(Incident, incident.id)
         try:
-            status = transition(IncidentStatus(incident.status), IncidentEvent.ACKNOWLEDGE)
+            status = transition(IncidentStatus(incident.status), event)
         except InvalidTransition:
             raise Conflict(_already(incident, initiative)) from None
+        yield session, incident, initiative, roles, held, status
+
+
+def acknowledge(services: Services, actor: Actor, command: IncidentAck) -> Message:
+    """Stop the climb: the incident is someone's now."""
+    with _changing(services, actor, command.number, IncidentEvent.ACKNOWLEDGE, "acknowledge") as (
+            session, incident, initiative, _roles, held, status):
         acknowledged = IncidentState(severity=Severity(incident.severity), status=status,
                                      declared_at=incident.declared_at, levels=ladder(incident),
                                      level_reached=incident.level_reached, acknowledged_at=actor.now)
@@ -229,15 +238,8 @@ def acknowledge(services: Services, actor: Actor, command: IncidentAck) -> Messa
 
 def resolve(services: Services, actor: Actor, command: IncidentResolve) -> Message:
     """Close the incident with its resolution; a sev1/sev2 logs a deviation and asks for a postmortem."""
-    with session_scope(services.engine) as session:
-        incident, initiative, roles = _load(session, actor, command.number, "resolve")
-    held = _require_role(services, actor, incident, initiative, roles, "resolve")
-    with session_scope(services.engine) as session:
-        incident = session.get(Incident, incident.id)
-        try:
-            status = transition(IncidentStatus(incident.status), IncidentEvent.RESOLVE)
-        except InvalidTransition:
-            raise Conflict(_already(incident, initiative)) from None
+    with _changing(services, actor, command.number, IncidentEvent.RESOLVE, "resolve") as (
+            session, incident, initiative, roles, held, status):
         if not incidents.fenced_update(session, incident=incident, status=status.value, resolved_by=actor.user_id,
                                        resolved_at=actor.now, resolution=command.resolution, next_escalation_at=None):
             raise Conflict(f"INC{incident.number} changed a moment ago; look at its thread and try again.")
@@ -273,7 +275,7 @@ def resolve(services: Services, actor: Actor, command: IncidentResolve) -> Messa
 def escalate_now(services: Services, actor: Actor, number: int, seen_level: int) -> Message:
     """Page the next level at once; a click made on a stale message (an older level) does nothing."""
     with session_scope(services.engine) as session:
-        incident, initiative, roles = _load(session, actor, number, "escalate")
+        incident, initiative, roles = _load(session, actor, number)
     _require_role(services, actor, incident, initiative, roles, "escalate")
     with session_scope(services.engine) as session:
         incident = session.get(Incident, incident.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
@@ -27,11 +28,9 @@ from storage.models import Initiative, Review
 
 
 def gate_facts(session: Session, services: Services, initiative: Initiative, now) -> GateFacts:
-    zone = initiative.timezone
-    from zoneinfo import ZoneInfo
-
-    today = now.astimezone(ZoneInfo(zone)).date()
-    entered = initiative.stage_entered_at.astimezone(ZoneInfo(zone)).date()
+    zone = ZoneInfo(initiative.timezone)
+    today = now.astimezone(zone).date()
+    entered = initiative.stage_entered_at.astimezone(zone).date()
     readiness = {d: row.ready for d, row in records.latest_readiness(session, initiative_id=initiative.id).items()}
     record = governance_record(session, initiative, services.escalation)
     governance = records.latest_signoff(session, initiative_id=initiative.id, subject=SubjectKind.GOVERNANCE.value)
@@ -80,8 +79,6 @@ def advance(services: Services, actor: Actor, command: InitiativeAdvance) -> Mes
             _close_stage_reviews(session, initiative, actor)
             initiative.stage, initiative.stage_entered_at = target.value, actor.now
             if target is Stage.LAUNCH:
-                from zoneinfo import ZoneInfo
-
                 initiative.launch_date = actor.now.astimezone(ZoneInfo(initiative.timezone)).date()
             initiative.cadence_next_at = cadence.next_due_at(initiative, services.cadence, after=actor.now)
             refresh_silence(session, services, initiative, now=actor.now)
