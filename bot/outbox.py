@@ -23,7 +23,7 @@ LEASE = timedelta(seconds=60)
 OUTBOX_EVENT = "steward_outbox"  # message metadata carrying the outbox key, so a post can be found again
 MAX_TRANSIENT_BACKOFF = timedelta(minutes=5)
 NEEDS_ACTION_BACKOFF = timedelta(minutes=15)
-PARENT_WAIT = timedelta(seconds=5)
+PARENT_WAIT = timedelta(seconds=1)  # the parent is being sent by another sender right now
 
 # purpose -> predicate deciding, just before sending, whether the message is still wanted.
 StillWanted = Callable[[Session, OutboxMessage], bool]

@@ -32,7 +32,11 @@ class Runtime:
     scheduler: object | None = None
 
     def sweep(self, now: datetime) -> SweepReport:
-        return run_sweep(self.services, self.sender, now=now)
+        report = run_sweep(self.services, self.sender, now=now)
+        # A reply deferred for a parent that another sender was posting is due in a second: let the
+        # due-work thread see it rather than sleep through it.
+        self.services.notify_outbox()
+        return report
 
     def urgent_work(self, now: datetime) -> None:
         """What must not wait for the next sweep: escalation pages and the outbox."""

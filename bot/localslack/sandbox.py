@@ -148,8 +148,10 @@ class Sandbox:
         return [r.get("text", "") for r in replies]
 
     def _settle(self) -> None:
-        # What the flows queued goes out now, so the page shows it at once.
+        # What the flows queued goes out now, so the page shows it at once; the due-work thread is woken
+        # for anything deferred meanwhile.
         self.runtime.sender.drain(clock.now())
+        self.runtime.services.notify_outbox()
 
     def state(self, user: str) -> dict:
         with self.slack.lock:
