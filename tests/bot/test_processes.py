@@ -90,3 +90,41 @@ def test_a_sweep_killed_while_posting_leaves_nothing_half_done(steward, slack, t
     with Session(steward.engine) as session:
         [review] = session.exec(select(Review))
     assert review.status == "posted" and review.message_ts == prompts[0]["ts"]
+
+
+def test_two_steward_run_replicas_share_the_work_and_post_each_message_once(database_url, slack, tmp_path):
+    from bot.localslack.requests import SlackSender
+    from storage.db import make_engine, upgrade
+    from tests.harness import reply_text
+
+    upgrade(make_engine(database_url))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "STEWARD_", "DATABASE_"))}
+    env.update(SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.api_url,
+               DATABASE_URL=database_url, STEWARD_PORT="0", STEWARD_ADMINS=ADMIN)
+    replicas, senders = [], []
+    try:
+        for _ in range(2):
+            process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--host", "127.0.0.1"], env=env,
+                                       cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+            replicas.append(process)
+            for line in process.stderr:  # blocks until the replica says where it listens
+                if "listening on http://" in line:
+                    port = int(line.rsplit(":", 1)[1].split("/")[0])
+                    break
+            senders.append(SlackSender(bot_url=f"http://127.0.0.1:{port}/slack/events", signing_secret=SIGNING_SECRET))
+        assert "Created" in reply_text(senders[0].command("initiative create churn Churn", user=ADMIN,
+                                                           channel="C0OPS"))
+        people = [f"UPERSON{n:03d}" for n in range(12)]
+        for n, person in enumerate(people):  # alternate replicas, as a load balancer would
+            shown = reply_text(senders[n % 2].command(f"role assign churn pm <@{person}>", user=ADMIN,
+                                                      channel="C0OPS"))
+            assert "is now" in shown
+    finally:
+        for process in replicas:
+            process.send_signal(signal.SIGTERM)
+        for process in replicas:
+            process.communicate(timeout=60)
+    assert [p.returncode for p in replicas] == [0, 0]
+    posts = slack.calls_to("chat.postMessage")
+    keys = [c.args["metadata"]["event_payload"]["key"] for c in posts]
+    assert len(keys) == len(set(keys)) == 1 + len(people)  # the creation notice and one notice per change
