@@ -44,10 +44,6 @@ def for_initiative(session: Session, *, initiative_id: int) -> list[Incident]:
                              .order_by(Incident.declared_at)))
 
 
-def overdue(session: Session, *, before: datetime) -> Incident | None:
-    return session.exec(select(Incident).where(col(Incident.next_escalation_at) < before).limit(1)).first()
-
-
 def add_deviation(session: Session, *, team_id: str, initiative_id: int, text: str, by: str, at: datetime,
                   incident_id: int | None = None) -> Deviation:
     deviation = Deviation(team_id=team_id, initiative_id=initiative_id, text=text, logged_by=by, logged_at=at,

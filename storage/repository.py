@@ -55,12 +55,3 @@ def end_assignment(*, session: Session, assignment: RoleAssignment, ended_by: st
     assignment.ended_by = ended_by
     session.add(assignment)
     session.flush()
-
-
-def role_history(*, session: Session, initiative_id: int) -> list[RoleAssignment]:
-    statement = (
-        select(RoleAssignment)
-        .where(RoleAssignment.initiative_id == initiative_id)
-        .order_by(RoleAssignment.assigned_at, RoleAssignment.id)
-    )
-    return list(session.exec(statement))

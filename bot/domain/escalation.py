@@ -191,12 +191,6 @@ def next_action_at(state: IncidentState, level_reached: int, status_requests: in
     return None
 
 
-@dataclass(frozen=True)
-class IncidentTimes:
-    to_acknowledge: list[timedelta] = field(default_factory=list)
-    to_resolve: list[timedelta] = field(default_factory=list)
-
-
 def median(values: list[timedelta]) -> timedelta | None:
     if not values:
         return None

@@ -12,5 +12,10 @@ def may_manage_roles(user_id: str, admins: frozenset[str], roles: dict[str, str]
     return is_admin(user_id, admins) or roles.get(Role.BUSINESS_OWNER) == user_id
 
 
+def may_edit_records(user_id: str, admins: frozenset[str], roles: dict[str, str]) -> bool:
+    """Role holders and admins keep an initiative's records (KPIs, readiness, governance, deviations)."""
+    return is_admin(user_id, admins) or user_id in roles.values()
+
+
 def roles_held(user_id: str, roles: dict[str, str]) -> list[Role]:
     return [Role(role) for role, holder in roles.items() if holder == user_id]

@@ -21,8 +21,6 @@ from bot.listeners.replies import run_flow
 from bot.services import incidents, notify, reviews, signoffs
 from bot.services.context import Actor, Services
 from messages.render import render, render_view
-from storage import incidents as incident_rows
-from storage.db import session_scope
 
 
 def actor_of(body: dict) -> Actor:
@@ -67,16 +65,11 @@ def register(app: App, services: Services) -> None:
         ack()
         actor = actor_of(body)
         try:
-            number = incident_number(action.get("value"), "Resolve")
-            with session_scope(services.engine) as session:
-                incident = incident_rows.by_number(session, team_id=actor.team_id, number=number)
-            if incident is None:
-                raise UsageError(f"INC{number} does not exist any more.")
+            view = incidents.resolve_form(services, actor, incident_number(action.get("value"), "Resolve"),
+                                          max_length=MAX_RESOLUTION)
         except StewardError as error:
             notify.tell(services, actor, render("error", message=error.message, usage=error.usage))
             return
-        view = render_view("incident_resolve_modal", incident=incident, max_length=MAX_RESOLUTION)
-        view["private_metadata"] = f"INC{incident.number}|{actor.channel_id or ''}"
         # trigger_id expires after 3 s, so the modal opens here rather than through the outbox.
         client.views_open(trigger_id=body["trigger_id"], view=view)
 

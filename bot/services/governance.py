@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.domain import permissions
 from bot.domain.commands import DeviationLog, GovernanceSet, ReadinessSet
 from bot.domain.escalation import EscalationPolicy
 from bot.domain.gates import DIMENSIONS, GOVERNANCE_ITEMS
 from bot.domain.vocabulary import Role
-from bot.errors import PermissionDenied
 from bot.outbox import queue_message
 from bot.services.context import Actor, Services
 from bot.services.kpis import thresholds_in_force
-from bot.services.lookup import require_initiative
+from bot.services.lookup import require_initiative, require_record_keeper
 from messages.render import Message, local_time, mrkdwn_escape, render
 from storage import incidents, records, repository
 from storage.audit import append_event
@@ -42,16 +40,12 @@ def governance_record(session: Session, initiative: Initiative, policy: Escalati
     }
 
 
-def _may_edit(session: Session, services: Services, actor: Actor, initiative: Initiative, what: str) -> None:
-    roles = repository.active_roles(session=session, initiative_id=initiative.id)
-    if not permissions.roles_held(actor.user_id, roles) and actor.user_id not in services.settings.steward_admins:
-        raise PermissionDenied(f"Only people holding a role on `{initiative.key}` (or Steward admins) can {what}.")
-
 
 def set_readiness(services: Services, actor: Actor, command: ReadinessSet) -> Message:
     with session_scope(services.engine) as session:
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
-        _may_edit(session, services, actor, initiative, "assess readiness")
+        require_record_keeper(session, user_id=actor.user_id, admins=services.settings.steward_admins,
+                              initiative=initiative, what="assess readiness")
         session.add(ReadinessAssessment(team_id=actor.team_id, initiative_id=initiative.id,
                                         dimension=command.dimension, ready=command.ready, evidence=command.evidence,
                                         set_by=actor.user_id, set_at=actor.now))
@@ -72,7 +66,8 @@ def set_or_show_governance(services: Services, actor: Actor, command: Governance
     with scope(services.engine) as session:
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
         if command.item is not None:
-            _may_edit(session, services, actor, initiative, "edit the governance record")
+            require_record_keeper(session, user_id=actor.user_id, admins=services.settings.steward_admins,
+                                  initiative=initiative, what="edit the governance record")
             session.add(GovernanceItem(team_id=actor.team_id, initiative_id=initiative.id, item=command.item,
                                        value=command.value, set_by=actor.user_id, set_at=actor.now))
             append_event(session, team_id=actor.team_id, actor=actor.user_id, action="governance.item_set",
@@ -96,7 +91,8 @@ def log_deviation(services: Services, actor: Actor, command: DeviationLog) -> Me
     """Log a departure from expected behaviour (the seed asks for every one, however minor)."""
     with session_scope(services.engine) as session:
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
-        _may_edit(session, services, actor, initiative, "log deviations")
+        require_record_keeper(session, user_id=actor.user_id, admins=services.settings.steward_admins,
+                              initiative=initiative, what="log deviations")
         deviation = incidents.add_deviation(session, team_id=actor.team_id, initiative_id=initiative.id,
                                             text=command.text, by=actor.user_id, at=actor.now)
         append_event(session, team_id=actor.team_id, actor=actor.user_id, action="deviation.logged",

@@ -34,7 +34,7 @@ from bot.errors import Conflict, NotFound, PermissionDenied
 from bot.outbox import queue_message
 from bot.services.context import Actor, Services
 from bot.services.lookup import require_initiative
-from messages.render import Message, duration, local_time, mrkdwn_escape, render
+from messages.render import Message, duration, local_time, mrkdwn_escape, render, render_view
 from storage import incidents, repository, reviews
 from storage.audit import append_event
 from storage.db import read_scope, session_scope
@@ -270,6 +270,17 @@ def resolve(services: Services, actor: Actor, command: IncidentResolve) -> Messa
     services.notify_outbox()
     return render("incident_note", text=f"INC{incident.number} resolved",
                   line=f":white_check_mark: You resolved INC{incident.number} after {took}.", context_line=None)
+
+
+def resolve_form(services: Services, actor: Actor, number: int, *, max_length: int) -> dict:
+    """The modal asking for a resolution; the person's channel rides along for the reply."""
+    with read_scope(services.engine) as session:
+        incident = incidents.by_number(session, team_id=actor.team_id, number=number)
+    if incident is None:
+        raise NotFound(f"INC{number} does not exist any more.")
+    view = render_view("incident_resolve_modal", incident=incident, max_length=max_length)
+    view["private_metadata"] = f"INC{incident.number}|{actor.channel_id or ''}"
+    return view
 
 
 def escalate_now(services: Services, actor: Actor, number: int, seen_level: int) -> Message:

@@ -7,17 +7,15 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.domain import permissions
 from bot.domain.commands import KpiRecord, KpiThresholdSet
 from bot.domain.escalation import IncidentKind, Severity
 from bot.domain.kpis import KPIS, BreachAction, KpiStanding, breach_action, standings
 from bot.domain.signoff import Decision, SubjectKind
 from bot.domain.vocabulary import Role, Stage
-from bot.errors import PermissionDenied
 from bot.outbox import queue_message
 from bot.services import incidents as incident_flows
 from bot.services.context import Actor, Services
-from bot.services.lookup import require_initiative
+from bot.services.lookup import require_initiative, require_record_keeper
 from messages.render import Message, render
 from storage import incidents as incident_rows
 from storage import records, repository
@@ -40,18 +38,14 @@ def current_standings(session: Session, initiative: Initiative, until: datetime 
     return standings(thresholds_in_force(session, initiative), {k: m.value for k, m in latest.items()})
 
 
-def _require_role(session: Session, services: Services, actor: Actor, initiative: Initiative, what: str) -> None:
-    roles = repository.active_roles(session=session, initiative_id=initiative.id)
-    if not permissions.roles_held(actor.user_id, roles) and actor.user_id not in services.settings.steward_admins:
-        raise PermissionDenied(f"Only people holding a role on `{initiative.key}` (or Steward admins) can {what}.")
-
 
 def set_threshold(services: Services, actor: Actor, command: KpiThresholdSet) -> Message:
     """Propose a threshold; it is in force once the business owner signs the baseline."""
     kpi = KPIS[command.kpi]
     with session_scope(services.engine) as session:
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
-        _require_role(session, services, actor, initiative, "propose thresholds")
+        require_record_keeper(session, user_id=actor.user_id, admins=services.settings.steward_admins,
+                              initiative=initiative, what="propose thresholds")
         session.add(KpiThreshold(team_id=actor.team_id, initiative_id=initiative.id, kpi=kpi.name, value=command.value,
                                  set_by=actor.user_id, set_at=actor.now))
         in_force = thresholds_in_force(session, initiative).get(kpi.name)
@@ -70,7 +64,8 @@ def record_measurement(services: Services, actor: Actor, command: KpiRecord) -> 
     kpi = KPIS[command.kpi]
     with session_scope(services.engine) as session:
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
-        _require_role(session, services, actor, initiative, "record KPIs")
+        require_record_keeper(session, user_id=actor.user_id, admins=services.settings.steward_admins,
+                              initiative=initiative, what="record KPIs")
         add_measurement(session, services, initiative, kpi.name, command.value, at=actor.now, by=actor.user_id,
                         source="slack")
         standing = next(s for s in current_standings(session, initiative) if s.kpi.name == kpi.name)

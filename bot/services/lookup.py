@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.errors import NotFound
+from bot.domain import permissions
+from bot.errors import NotFound, PermissionDenied
 from storage import repository
 from storage.models import Initiative
 
@@ -13,3 +14,11 @@ def require_initiative(session, *, team_id: str, key: str) -> Initiative:
     if initiative is None:
         raise NotFound(f"There is no initiative `{key}` in this workspace. `/steward initiative list` shows them.")
     return initiative
+
+
+def require_record_keeper(session, *, user_id: str, admins: frozenset[str], initiative: Initiative,
+                          what: str) -> None:
+    """Refuse unless the person holds a role on the initiative or is a Steward admin."""
+    roles = repository.active_roles(session=session, initiative_id=initiative.id)
+    if not permissions.may_edit_records(user_id, admins, roles):
+        raise PermissionDenied(f"Only people holding a role on `{initiative.key}` (or Steward admins) can {what}.")
