@@ -1,13 +1,32 @@
-"""Errors whose message is meant for the person who caused them."""
+"""The one refusal type of Steward's flows, and configuration errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RefusedAttempt:
+    """What the audit log keeps of a refused attempt: a refusal is evidence too."""
+
+    action: str  # e.g. "incident.acknowledge_refused"
+    target: str  # the initiative's key
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 class StewardError(Exception):
-    """A refusal or failure to show the person as it is; nothing was changed."""
+    """A refusal to show the person as it is; nothing was changed.
 
-    def __init__(self, message: str, *, usage: str | None = None):
+    A flow that must leave a trace of the refused attempt passes `attempt`: the flow runner writes it
+    to the audit log once, in a transaction of its own, whatever the flow had open.
+    """
+
+    def __init__(self, message: str, *, usage: str | None = None, attempt: RefusedAttempt | None = None):
         super().__init__(message)
         self.message = message
         self.usage = usage
+        self.attempt = attempt
 
 
 class UsageError(StewardError):

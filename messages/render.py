@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from states import Stage
+
 TEMPLATES = Path(__file__).parent / "templates"
 
 MAX_BLOCKS = 50
@@ -42,6 +44,20 @@ def mrkdwn_escape(value: object) -> str:
     """Escape text a person typed so it cannot mention, link or format as Slack markup."""
     text = str(value)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+STAGE_TITLES = {
+    Stage.READINESS: "Stage 1: production readiness assessment",
+    Stage.HANDOFF: "Stage 2: ownership transfer",
+    Stage.LAUNCH: "Stage 3: controlled production launch",
+    Stage.OPERATIONS: "Stage 4: full production operations",
+    Stage.RETIRED: "Retired",
+}
+
+
+def stage_title(stage: Stage | str) -> str:
+    """The framework's name of a stage (`Stage 2: ownership transfer`)."""
+    return STAGE_TITLES[Stage(stage)]
 
 
 def user_mention(user_id: str | None) -> str:
@@ -96,6 +112,7 @@ def _environment() -> Environment:
     env.filters["local"] = local_time
     env.filters["truncate_to"] = truncate
     env.filters["duration"] = duration
+    env.filters["stage_title"] = stage_title
     env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
     return env
 

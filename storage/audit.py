@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from storage.inserts import insert_ignoring_duplicates
 from storage.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -53,11 +52,8 @@ def append_event(session: Session, *, team_id: str, actor: str, action: str, tar
 
 
 def _ensure_head(session: Session, team_id: str) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.exec(
-        insert(AuditHead).values(team_id=team_id, seq=0, hash=GENESIS).on_conflict_do_nothing()
-    )
+    insert_ignoring_duplicates(session=session, model=AuditHead, values={"team_id": team_id, "seq": 0,
+                                                                        "hash": GENESIS})
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from datetime import date, datetime
 from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime
+from states import IncidentStatus, OutboxStatus, ReviewStatus, Stage
+from storage.types import EnumText, UTCDateTime
 
 
 def _utc(**kwargs):
@@ -26,7 +27,7 @@ class Initiative(SQLModel, table=True):
     key: str = Field(max_length=40)
     name: str = Field(max_length=120)
     channel_id: str = Field(max_length=32)
-    stage: str = Field(max_length=20)
+    stage: Stage = Field(sa_type=EnumText(Stage, 20))
     stage_entered_at: datetime = _utc()
     launch_date: date | None = None
     timezone: str = Field(max_length=64)
@@ -123,7 +124,7 @@ class OutboxMessage(SQLModel, table=True):
     blocks: str = Field(sa_column=Column(Text, nullable=False))
     purpose: str = Field(max_length=40)
     subject_id: int | None = None
-    status: str = Field(default="pending", max_length=12)
+    status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=EnumText(OutboxStatus, 12))
     attempts: int = 0
     due_at: datetime = _utc()
     next_attempt_at: datetime = _utc()
@@ -162,7 +163,7 @@ class Review(SQLModel, table=True):
     initiative_id: int = Field(foreign_key="initiatives.id")
     kind: str = Field(max_length=40)
     due_at: datetime = _utc()
-    status: str = Field(default="scheduled", max_length=12)
+    status: ReviewStatus = Field(default=ReviewStatus.SCHEDULED, sa_type=EnumText(ReviewStatus, 12))
     posted_at: datetime | None = _utc(default=None, nullable=True)
     channel_id: str | None = Field(default=None, max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)
@@ -196,7 +197,7 @@ class Incident(SQLModel, table=True):
     declared_at: datetime = _utc()
     channel_id: str = Field(max_length=32)
     root_ts: str | None = Field(default=None, max_length=32)
-    status: str = Field(default="open", max_length=16)
+    status: IncidentStatus = Field(default=IncidentStatus.OPEN, sa_type=EnumText(IncidentStatus, 16))
     levels: str = Field(sa_column=Column(Text, nullable=False))  # JSON: the frozen escalation ladder
     level_reached: int = 0
     status_requests: int = 0
@@ -242,7 +243,7 @@ class SignOff(SQLModel, table=True):
     decision: str = Field(max_length=10)
     signer: str = Field(max_length=32)
     signer_role: str = Field(max_length=32)
-    stage: str = Field(max_length=20)  # the stage the initiative was in when signed
+    stage: Stage = Field(sa_type=EnumText(Stage, 20))  # the stage the initiative was in when signed
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     signed_at: datetime = _utc()
     evidence: str = Field(sa_column=Column(Text, nullable=False))  # JSON: what the signer saw

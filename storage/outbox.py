@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
+from states import OutboxStatus
+from storage.inserts import insert_ignoring_duplicates
 from storage.models import OutboxMessage
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
@@ -19,20 +19,12 @@ def enqueue(session: Session, *, team_id: str, key: str, channel_id: str, text: 
             method: str = "chat.postMessage", thread_key: str | None = None, target_key: str | None = None,
             due_at: datetime | None = None, user_id: str | None = None) -> bool:
     """Queue a message under an idempotency key; return False when that key was queued before."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(OutboxMessage)
-        .values(team_id=team_id, key=key, initiative_id=initiative_id, method=method, channel_id=channel_id,
-                thread_key=thread_key, target_key=target_key, user_id=user_id, text=text, blocks=blocks,
-                purpose=purpose,
-                subject_id=subject_id, status=PENDING, attempts=0, due_at=due_at or at, next_attempt_at=at,
-                version=0, created_at=at)
-        .on_conflict_do_nothing(index_elements=["team_id", "key"])
-        .returning(OutboxMessage.id)
-    )
-    # RETURNING, not rowcount: an ORM insert reports rowcount -1 on PostgreSQL.
-    return session.exec(statement).first() is not None
+    values = dict(team_id=team_id, key=key, initiative_id=initiative_id, method=method, channel_id=channel_id,
+                  thread_key=thread_key, target_key=target_key, user_id=user_id, text=text, blocks=blocks,
+                  purpose=purpose, subject_id=subject_id, status=OutboxStatus.PENDING, attempts=0,
+                  due_at=due_at or at, next_attempt_at=at, version=0, created_at=at)
+    return insert_ignoring_duplicates(session=session, model=OutboxMessage, values=values,
+                                      conflict=["team_id", "key"]) is not None
 
 
 def due_ids(session: Session, *, now: datetime, limit: int) -> list[int]:

@@ -5,27 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
-from storage.models import Counter, Incident, Initiative, Review
+from storage.models import Incident, Initiative, Review
 
 SCHEDULED, POSTED, COMPLETED, SKIPPED = "scheduled", "posted", "completed", "skipped"
 OPEN = (SCHEDULED, POSTED)
-
-
-def next_number(session: Session, *, team_id: str, name: str) -> int:
-    """Take the next number of a workspace's sequence (row-locked on PostgreSQL, serial on SQLite)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.exec(insert(Counter).values(team_id=team_id, name=name, value=0).on_conflict_do_nothing())
-    result = session.exec(
-        update(Counter)
-        .where(col(Counter.team_id) == team_id, col(Counter.name) == name)
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
-    )
-    return result.scalar_one()
 
 
 def initiatives_due(session: Session, *, now: datetime, limit: int = 500) -> list[Initiative]:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.domain.vocabulary import Role
+from states import IncidentStatus
 
 
 class Severity(StrEnum):
@@ -23,12 +24,6 @@ class Severity(StrEnum):
 class IncidentKind(StrEnum):
     PERFORMANCE = "performance"
     INFRASTRUCTURE = "infrastructure"
-
-
-class IncidentStatus(StrEnum):
-    OPEN = "open"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
 
 
 class IncidentEvent(StrEnum):

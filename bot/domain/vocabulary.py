@@ -2,26 +2,9 @@
 
 from enum import StrEnum
 
+from states import Stage
 
-class Stage(StrEnum):
-    READINESS = "readiness"
-    HANDOFF = "handoff"
-    LAUNCH = "launch"
-    OPERATIONS = "operations"
-    RETIRED = "retired"
-
-    @property
-    def title(self) -> str:
-        return STAGE_TITLES[self]
-
-
-STAGE_TITLES = {
-    Stage.READINESS: "Stage 1: production readiness assessment",
-    Stage.HANDOFF: "Stage 2: ownership transfer",
-    Stage.LAUNCH: "Stage 3: controlled production launch",
-    Stage.OPERATIONS: "Stage 4: full production operations",
-    Stage.RETIRED: "Retired",
-}
+__all__ = ["REQUIRED_ROLES", "ROLE_ALIASES", "Role", "Stage", "role_named"]
 
 
 class Role(StrEnum):

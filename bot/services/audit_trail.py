@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
 
 from bot.domain.commands import AuditShow
@@ -16,6 +14,7 @@ from bot.services.lookup import require_initiative
 from messages.render import Message, local_time, mrkdwn_escape, render
 from storage.audit import recent_events
 from storage.db import read_scope, session_scope
+from storage.inserts import insert_ignoring_duplicates
 from storage.models import AuditHead, AuditWitness
 
 WITNESS_EVENT = "steward_audit_head"
@@ -49,13 +48,11 @@ def post_witnesses(engine, channel_id: str | None, *, now: datetime) -> int:
         if head.seq == 0:
             continue
         with session_scope(engine) as session:
-            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
             day = now.date()
-            result = session.exec(insert(AuditWitness).values(
+            witness_id = insert_ignoring_duplicates(session=session, model=AuditWitness, values=dict(
                 team_id=head.team_id, day=day, seq=head.seq, hash=head.hash, channel_id=channel_id, created_at=now,
-            ).on_conflict_do_nothing(index_elements=["team_id", "day"]).returning(AuditWitness.id))
-            # RETURNING, not rowcount: an ORM insert reports rowcount -1 on PostgreSQL.
-            if result.first() is None:
+            ), conflict=["team_id", "day"])
+            if witness_id is None:
                 continue  # today's head was already witnessed
             message = render("incident_note", text=f"Steward audit chain head: {head.seq} events, {head.hash}",
                              line=f":lock: Audit chain head of workspace {head.team_id} on {day.isoformat()}: "

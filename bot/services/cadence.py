@@ -15,7 +15,7 @@ from bot.outbox import queue_message
 from bot.services.calendar import schedule_for
 from bot.services.kpis import current_standings, standing_line
 from messages.render import Message, render
-from storage import repository, reviews
+from storage import counters, repository, reviews
 from storage.audit import append_event
 from storage.db import read_scope, session_scope
 from storage.models import Initiative, Review
@@ -144,7 +144,7 @@ def _insert_review(session: Session, initiative: Initiative, occurrence: Occurre
                    now: datetime, notes: str | None = None) -> Review:
     review = Review(team_id=initiative.team_id, initiative_id=initiative.id, kind=occurrence.kind,
                     due_at=occurrence.due_at, status=status, notes=notes, created_at=now,
-                    number=reviews.next_number(session, team_id=initiative.team_id, name="review"))
+                    number=counters.next_number(session=session, team_id=initiative.team_id, name="review"))
     session.add(review)
     session.flush()
     return review

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from bot.domain.vocabulary import Role, Stage
+from bot.domain.vocabulary import Role
 from bot.services.context import Services
-from messages.render import local_time, mrkdwn_escape, render_view
+from messages.render import local_time, mrkdwn_escape, render_view, stage_title
 from storage import reviews
 from storage.db import read_scope
 from storage.models import Incident, Initiative, Review, RoleAssignment
@@ -41,7 +41,7 @@ def home_view(services: Services, *, team_id: str, user_id: str) -> dict:
         rule_title = {r.kind: r.title for r in services.cadence.rules}
         cards.append({
             "initiative": initiative,
-            "stage_title": Stage(initiative.stage).title,
+            "stage_title": stage_title(initiative.stage),
             "roles": roles_by_initiative.get(initiative.id, []),
             "prompts": [f"R{r.number} {rule_title.get(r.kind, r.kind)}, due {local_time(r.due_at, initiative.timezone)}"
                         for r in prompts[:5]],

@@ -35,7 +35,7 @@ from bot.outbox import queue_message
 from bot.services.context import Actor, Services
 from bot.services.lookup import require_initiative
 from messages.render import Message, duration, local_time, mrkdwn_escape, render, render_view
-from storage import incidents, repository, reviews
+from storage import counters, incidents, repository
 from storage.audit import append_event
 from storage.db import read_scope, session_scope
 from storage.models import Incident, Initiative
@@ -77,7 +77,7 @@ def open_incident(session: Session, services: Services, initiative: Initiative, 
     incident = Incident(team_id=initiative.team_id, initiative_id=initiative.id, severity=severity.value,
                         kind=kind.value, title=title, declared_by=declared_by, declared_at=now,
                         channel_id=initiative.channel_id, levels=json.dumps(matrix_to_data(levels)), kpi=kpi,
-                        number=reviews.next_number(session, team_id=initiative.team_id, name="incident"))
+                        number=counters.next_number(session=session, team_id=initiative.team_id, name="incident"))
     session.add(incident)
     session.flush()
     append_event(session, team_id=initiative.team_id, actor=declared_by, action="incident.declared",

@@ -16,7 +16,7 @@ from bot.services import cadence, incidents
 from bot.services.context import Actor, Services
 from bot.services.kpis import current_standings, refresh_silence, standing_line
 from bot.services.lookup import require_initiative
-from messages.render import Message, local_time, mrkdwn_escape, render
+from messages.render import Message, local_time, mrkdwn_escape, render, stage_title
 from storage import incidents as incident_rows
 from storage import outbox, repository
 from storage.audit import append_event
@@ -66,7 +66,7 @@ def create(services: Services, actor: Actor, command: InitiativeCreate) -> Messa
                                   "timezone": zone, "holiday_country": command.country},
                          at=actor.now)
             notice = render("notice_initiative_created", initiative=initiative, actor=actor.user_id,
-                            stage_title=Stage(initiative.stage).title, imported=command.is_import)
+                            stage_title=stage_title(initiative.stage), imported=command.is_import)
             queue_message(session, team_id=actor.team_id, key=f"initiative:{initiative.id}:created",
                           channel_id=initiative.channel_id, message=notice, purpose="notice",
                           initiative_id=initiative.id, at=actor.now)
@@ -74,7 +74,7 @@ def create(services: Services, actor: Actor, command: InitiativeCreate) -> Messa
         # Two creates of one key raced; the unique constraint kept one.
         raise Conflict(f"An initiative with key `{command.key}` already exists; pick another key.") from None
     services.notify_outbox()
-    return render("initiative_created", initiative=initiative, stage_title=Stage(initiative.stage).title)
+    return render("initiative_created", initiative=initiative, stage_title=stage_title(initiative.stage))
 
 
 def list_all(services: Services, actor: Actor, command: InitiativeList) -> Message:
@@ -82,7 +82,7 @@ def list_all(services: Services, actor: Actor, command: InitiativeList) -> Messa
         initiatives = repository.list_initiatives(session=session, team_id=actor.team_id)
         roles = repository.active_roles_for_many(session=session, initiative_ids=[i.id for i in initiatives])
     items = [
-        {"key": i.key, "name": i.name, "channel_id": i.channel_id, "stage_title": Stage(i.stage).title,
+        {"key": i.key, "name": i.name, "channel_id": i.channel_id, "stage_title": stage_title(i.stage),
          "vacant": [r.label for r in REQUIRED_ROLES if r not in roles[i.id]]}
         for i in initiatives
     ]
@@ -112,7 +112,7 @@ def show(services: Services, actor: Actor, command: InitiativeShow) -> Message:
         f"({'gave up' if p.status == outbox.FAILED else 'retrying'}, {p.attempts} attempts)"
         for p in problems
     ]
-    return render("initiative_show", initiative=initiative, stage_title=Stage(initiative.stage).title,
+    return render("initiative_show", initiative=initiative, stage_title=stage_title(initiative.stage),
                   role_lines=role_lines, delivery_problems=delivery,
                   extra_sections=[section for section in (
                       "*KPIs* (latest against the threshold in force)\n" + "\n".join(kpi_lines),

@@ -1,0 +1,160 @@
+"""What Steward's buttons and forms carry to Slack and back: one typed value per action, encoded and decoded here.
+
+Templates encode with these classes and listeners decode with them, so the two never drift. A value
+that does not decode (altered in transit, or left on a message by an older version) raises
+UsageError with a sentence for the person, never an exception from deep inside a flow.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from bot.domain.signoff import Subject, parse_subject
+from bot.errors import UsageError
+
+# Action ids (buttons) and callback ids (forms): the names listeners register under.
+REVIEW_DONE = "review_done"
+INCIDENT_ACK = "incident_ack"
+INCIDENT_RESOLVE = "incident_resolve"
+INCIDENT_ESCALATE = "incident_escalate"
+SIGNOFF_OPEN = "signoff_open"
+RESOLVE_FORM = "incident_resolve"
+SIGNOFF_FORM = "signoff_submit"
+
+MAX_VALUE = 2000  # Slack's limit for a button value; private_metadata allows 3000
+
+_REVIEW = re.compile(r"^R(\d{1,9})$")
+_INCIDENT = re.compile(r"^INC(\d{1,9})$")
+_ESCALATE = re.compile(r"^INC(\d{1,9}):(\d{1,3})$")
+_KEY = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+_CHANNEL = re.compile(r"^(?:[CGD][A-Z0-9]{2,30})?$")
+
+
+def _stale(what: str, fallback: str) -> UsageError:
+    return UsageError(f"This {what} could not be read: it was altered or comes from an older version of Steward. "
+                      f"Use {fallback} instead.")
+
+
+def _subject(text: str, what: str, fallback: str) -> Subject:
+    subject = parse_subject(text)
+    if subject is None:
+        raise _stale(what, fallback)
+    return subject
+
+
+@dataclass(frozen=True)
+class ReviewButton:
+    """Mark done on a review prompt."""
+
+    number: int
+    what: ClassVar[str] = "Mark done button"
+
+    def encode(self) -> str:
+        return f"R{self.number}"
+
+    @classmethod
+    def decode(cls, value: object) -> ReviewButton:
+        match = _REVIEW.match(str(value or ""))
+        if match is None:
+            raise _stale(cls.what, "`/steward review done R<n>`")
+        return cls(int(match.group(1)))
+
+
+@dataclass(frozen=True)
+class IncidentButton:
+    """Acknowledge or Resolve on an incident's messages."""
+
+    number: int
+    what: ClassVar[str] = "incident button"
+
+    def encode(self) -> str:
+        return f"INC{self.number}"
+
+    @classmethod
+    def decode(cls, value: object) -> IncidentButton:
+        match = _INCIDENT.match(str(value or ""))
+        if match is None:
+            raise _stale(cls.what, "`/steward incident ack INC<n>` or `/steward incident resolve INC<n> ...`")
+        return cls(int(match.group(1)))
+
+
+@dataclass(frozen=True)
+class EscalateButton:
+    """Escalate now: carries the level its message showed, so a stale click cannot page twice."""
+
+    number: int
+    seen_level: int
+    what: ClassVar[str] = "Escalate now button"
+
+    def encode(self) -> str:
+        return f"INC{self.number}:{self.seen_level}"
+
+    @classmethod
+    def decode(cls, value: object) -> EscalateButton:
+        match = _ESCALATE.match(str(value or ""))
+        if match is None:
+            raise _stale(cls.what, "the Escalate now button on the incident's latest message")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+
+@dataclass(frozen=True)
+class SignoffButton:
+    """Sign off…: which initiative and subject the form is for."""
+
+    key: str
+    subject: Subject
+    what: ClassVar[str] = "sign-off button"
+
+    def encode(self) -> str:
+        return f"{self.key}|{self.subject}"
+
+    @classmethod
+    def decode(cls, value: object) -> SignoffButton:
+        key, sep, subject = str(value or "").partition("|")
+        fallback = "`/steward signoff <key> <subject> approve|reject`"
+        if not sep or not _KEY.match(key):
+            raise _stale(cls.what, fallback)
+        return cls(key, _subject(subject, cls.what, fallback))
+
+
+@dataclass(frozen=True)
+class ResolveForm:
+    """The resolve form's private_metadata: the incident and the channel to answer in."""
+
+    number: int
+    channel_id: str | None
+    what: ClassVar[str] = "resolve form"
+
+    def encode(self) -> str:
+        return f"INC{self.number}|{self.channel_id or ''}"
+
+    @classmethod
+    def decode(cls, value: object) -> ResolveForm:
+        incident, _, channel = str(value or "").partition("|")
+        match = _INCIDENT.match(incident)
+        if match is None or not _CHANNEL.match(channel):
+            raise _stale(cls.what, "`/steward incident resolve INC<n> <resolution...>`")
+        return cls(int(match.group(1)), channel or None)
+
+
+@dataclass(frozen=True)
+class SignoffForm:
+    """The sign-off form's private_metadata: initiative, subject, and the channel to answer in."""
+
+    key: str
+    subject: Subject
+    channel_id: str | None
+    what: ClassVar[str] = "sign-off form"
+
+    def encode(self) -> str:
+        return f"{self.key}|{self.subject}|{self.channel_id or ''}"
+
+    @classmethod
+    def decode(cls, value: object) -> SignoffForm:
+        parts = str(value or "").split("|")
+        fallback = "`/steward signoff <key> <subject> approve|reject`"
+        if len(parts) != 3 or not _KEY.match(parts[0]) or not _CHANNEL.match(parts[2]):
+            raise _stale(cls.what, fallback)
+        return cls(parts[0], _subject(parts[1], cls.what, fallback), parts[2] or None)

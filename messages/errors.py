@@ -1,0 +1,21 @@
+"""What a person sees when Steward refuses or fails."""
+
+from __future__ import annotations
+
+from messages.render import Message, render
+
+
+def refusal(message: str, usage: str | None) -> Message:
+    """A refusal that says what was wrong and, for bad syntax, the right form."""
+    return render("error", message=message, usage=usage)
+
+
+def unexpected(reference: str) -> Message:
+    """An apology for a bug, with the reference that finds it in the log."""
+    return render("error", message="Something went wrong inside Steward and nothing was changed. "
+                                   f"Tell your Steward admin the reference `{reference}`.", usage=None)
+
+
+def form_error(message: str) -> str:
+    """A refusal shown under a form's field (Slack cuts these at 150 characters)."""
+    return message if len(message) <= 150 else message[:149] + "…"
