@@ -293,6 +293,24 @@ class KpiThreshold(SQLModel, table=True):
     set_at: datetime = _utc()
 
 
+class ThresholdInForce(SQLModel, table=True):
+    """A threshold put in force by an approved baseline sign-off; the latest approval's set is the one in force."""
+
+    __tablename__ = "thresholds_in_force"
+    __table_args__ = (
+        UniqueConstraint("signoff_id", "kpi", name="uq_threshold_in_force"),
+        Index("ix_threshold_in_force_initiative", "initiative_id", "signoff_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    initiative_id: int = Field(foreign_key="initiatives.id")
+    signoff_id: int = Field(foreign_key="signoffs.id")
+    kpi: str = Field(max_length=20)
+    value: float
+    in_force_from: datetime = _utc()
+
+
 class KpiMeasurement(SQLModel, table=True):
     __tablename__ = "kpi_measurements"
     __table_args__ = (Index("ix_measurement_initiative", "initiative_id", "kpi", "measured_at"),)

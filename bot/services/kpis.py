@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -10,7 +9,6 @@ from sqlmodel import Session, col, select
 from bot.domain.commands import KpiRecord, KpiThresholdSet
 from bot.domain.escalation import IncidentKind, Severity
 from bot.domain.kpis import KPIS, BreachAction, KpiStanding, breach_action, standings
-from bot.domain.signoff import Decision, SubjectKind
 from bot.domain.vocabulary import Role, Stage
 from bot.outbox import queue_message
 from bot.services import incidents as incident_flows
@@ -18,19 +16,15 @@ from bot.services.context import Actor, Services
 from bot.services.lookup import require_initiative, require_record_keeper
 from messages.render import Message, render
 from storage import incidents as incident_rows
-from storage import records, repository
+from storage import records, repository, thresholds
 from storage.audit import append_event
 from storage.db import read_scope, session_scope
 from storage.models import Initiative, KpiMeasurement, KpiThreshold
 
 
 def thresholds_in_force(session: Session, initiative: Initiative) -> dict[str, float]:
-    """The thresholds the latest approved baseline sign-off saw; a rejection leaves the earlier ones in force."""
-    approved = [s for s in records.signoffs(session, initiative_id=initiative.id, subject=SubjectKind.BASELINE.value)
-                if s.decision == Decision.APPROVE]
-    if not approved:
-        return {}
-    return {name: float(value) for name, value in json.loads(approved[-1].evidence)["thresholds"].items()}
+    """The thresholds of the latest approved baseline; a rejection leaves the earlier ones in force."""
+    return thresholds.in_force(session=session, initiative_id=initiative.id)
 
 
 def current_standings(session: Session, initiative: Initiative, until: datetime | None = None) -> list[KpiStanding]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -31,7 +32,7 @@ from bot.services.kpis import current_standings, thresholds_in_force
 from bot.services.lookup import require_initiative
 from bot.services.stages import gate_facts
 from messages.render import Message, render
-from storage import incidents, records, repository
+from storage import incidents, records, repository, thresholds
 from storage.audit import append_event, canonical_payload
 from storage.db import session_scope
 from storage.models import Initiative, SignOff
@@ -187,6 +188,9 @@ def _consequences(session, services, actor, initiative: Initiative, signoff: Sig
             return "Scope expansion is approved by both the business owner and the executive sponsor."
         return "Still needed: " + ", ".join(r.label for r in missing) + "."
     if subject.kind is SubjectKind.BASELINE and approve:
+        thresholds.put_in_force(session=session, team_id=initiative.team_id, initiative_id=initiative.id,
+                                signoff_id=signoff.id, thresholds=json.loads(signoff.evidence)["thresholds"],
+                                at=signoff.signed_at)
         return "These thresholds are now in force."
     return ""
 

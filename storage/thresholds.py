@@ -1,0 +1,27 @@
+"""The KPI thresholds in force: rows written when the business owner approves a baseline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, func, select
+
+from storage.models import ThresholdInForce
+
+
+def put_in_force(*, session: Session, team_id: str, initiative_id: int, signoff_id: int,
+                 thresholds: dict[str, float], at: datetime) -> None:
+    """Record the thresholds an approved baseline sign-off puts in force (caller's transaction)."""
+    for kpi, value in thresholds.items():
+        session.add(ThresholdInForce(team_id=team_id, initiative_id=initiative_id, signoff_id=signoff_id, kpi=kpi,
+                                     value=float(value), in_force_from=at))
+    session.flush()
+
+
+def in_force(*, session: Session, initiative_id: int) -> dict[str, float]:
+    """KPI -> threshold of the latest approved baseline; {} before any approval (a rejection changes nothing)."""
+    latest = select(func.max(ThresholdInForce.signoff_id)).where(
+        ThresholdInForce.initiative_id == initiative_id).scalar_subquery()
+    rows = session.exec(select(ThresholdInForce).where(ThresholdInForce.initiative_id == initiative_id,
+                                                       ThresholdInForce.signoff_id == latest))
+    return {row.kpi: row.value for row in rows}
