@@ -9,7 +9,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -93,9 +93,48 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+# An arbitrary 64-bit key, the same in every Steward process: the PostgreSQL advisory lock of upgrades.
+UPGRADE_LOCK_KEY = 0x5757_4152_4455_5047
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply the migrations up to `revision`."""
-    command.upgrade(alembic_config(engine), revision)
+    """Apply the migrations up to `revision`, one process at a time (replicas may start together)."""
+    with _upgrade_lock(engine) as connection:
+        config = alembic_config(engine)
+        if connection is not None:
+            config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+@contextmanager
+def _upgrade_lock(engine: Engine) -> Iterator[Connection | None]:
+    """Hold the database's upgrade lock: an advisory lock on PostgreSQL, a lock file beside a SQLite file.
+
+    The second process waits, then finds the schema already at head and does nothing.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
+            connection.commit()
+            try:
+                yield connection  # the migrations run on the connection that holds the lock
+            finally:
+                connection.rollback()
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": UPGRADE_LOCK_KEY})
+                connection.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield None
+        return
+    import fcntl
+
+    with open(f"{database}.upgrade-lock", "a+") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield None
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -75,6 +75,26 @@ def database_url(tmp_path, tmp_path_factory, request):
 
 
 @pytest.fixture
+def empty_database_url(tmp_path):
+    """A database with no schema at all (migrations tests): SQLite by default, PostgreSQL when CI asks for it."""
+    if ON_POSTGRES:
+        import uuid
+
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        name = f"e_{uuid.uuid4().hex[:16]}"
+        admin = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        yield make_url(_postgres_admin_url()).set(database=name).render_as_string(False)
+        _drop_postgres_database(name)
+        return
+    yield f"sqlite:///{tmp_path / 'empty.db'}"
+
+
+@pytest.fixture
 def slack():
     server = LocalSlack().start()
     server.add_channel("C0OPS", "ai-ops")

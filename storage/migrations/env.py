@@ -18,11 +18,21 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
+    # storage.db.upgrade hands over the connection that holds the upgrade lock (PostgreSQL).
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
     engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
-        with context.begin_transaction():
-            context.run_migrations()
+        _run(connection)
+
+
+def _run(connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()
 
 
 if context.is_offline_mode():
