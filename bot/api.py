@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.domain.kpis import KPIS
+from bot.domain.kpis import KPIS, Reading
+from bot.errors import NotFound, PermissionDenied
 from bot.services import kpis
 from bot.services.context import Services
-from storage import repository, tokens
-from storage.audit import append_event
-from storage.db import session_scope
 
 PATH = re.compile(r"^/api/v1/initiatives/(?P<key>[a-z][a-z0-9-]{1,39})/kpis/?$")
 MAX_BODY = 1_000_000
@@ -28,13 +25,6 @@ class ApiError(Exception):
 
     def body(self) -> dict:
         return {"error": self.message, **({"field": self.field} if self.field else {})}
-
-
-@dataclass(frozen=True)
-class Reading:
-    kpi: str
-    value: float
-    at: datetime
 
 
 def handles(path: str) -> bool:
@@ -112,19 +102,10 @@ def parse_body(body: bytes, now: datetime) -> list[Reading]:
 
 
 def _record(services: Services, token: str, key: str, readings: list[Reading], now: datetime) -> dict:
-    with session_scope(services.engine) as session:
-        row = tokens.find_active(session, token)
-        if row is None:
-            raise ApiError(401, "unknown or revoked token")
-        initiative = repository.get_initiative(session=session, team_id=row.team_id, key=key)
-        if initiative is None or initiative.id != row.initiative_id:
-            raise ApiError(403, f"this token is not for initiative {key!r}")
-        actor = f"api:{row.prefix}"
-        for reading in sorted(readings, key=lambda r: r.at):
-            kpis.add_measurement(session, services, initiative, reading.kpi, reading.value, at=reading.at,
-                                 by=actor, source="api")
-        append_event(session, team_id=initiative.team_id, actor=actor, action="kpi.ingested", target=initiative.key,
-                     payload={"count": len(readings)}, at=now)
-        standing = {s.kpi.name: s.within for s in kpis.current_standings(session, initiative)}
-    services.notify_outbox()
+    try:
+        standing = kpis.ingest(services, token=token, key=key, readings=readings, now=now)
+    except NotFound:
+        raise ApiError(401, "unknown or revoked token") from None
+    except PermissionDenied:
+        raise ApiError(403, f"this token is not for initiative {key!r}") from None
     return {"recorded": len(readings), "within_threshold": standing}

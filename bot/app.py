@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.listeners import actions, commands, events
+from bot import listeners
 from bot.services.context import Services
 from bot.slack_port import make_web_client
 
@@ -25,7 +25,5 @@ def create_app(services: Services, *, client: WebClient | None = None) -> App:
         # Slash commands are answered inside the request; unhandled requests should not be logged loudly.
         raise_error_for_unhandled_request=False,
     )
-    commands.register(app, services)
-    actions.register(app, services)
-    events.register(app, services)
+    listeners.register(app, services)
     return app

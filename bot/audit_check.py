@@ -4,29 +4,26 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from typing import TextIO
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.config import Settings
-from storage.audit import verify_chain
-from storage.models import AuditEvent, AuditWitness
-
-_HEAD = re.compile(r"workspace (?P<team>\w+) on (?P<day>[\d-]+): \*(?P<seq>\d+)\* events, "
-                   r"latest hash `(?P<hash>[0-9a-f]{64})`")
+from bot.outbox import OUTBOX_EVENT
+from bot.services.audit_trail import WitnessKey
+from storage import audit
+from storage.db import read_scope
 
 
 def verify_workspace(session: Session, team_id: str, slack_heads: list[tuple[int, str]]) -> tuple[bool, str]:
     """Check one workspace: the chain itself, then every witnessed head (the database's and Slack's)."""
-    checked, problem = verify_chain(session, team_id)
+    checked, problem = audit.verify_chain(session=session, team_id=team_id)
     if problem is not None:
         return False, (f"{team_id}: BROKEN at event {problem.seq}: {problem.reason} "
                        f"({checked} events verified before it)")
-    heads = [(w.seq, w.hash) for w in session.exec(select(AuditWitness).where(AuditWitness.team_id == team_id))]
-    heads += slack_heads
+    heads = audit.witnessed_heads(session=session, team_id=team_id) + slack_heads
     for seq, digest in sorted(set(heads)):
-        event = session.exec(select(AuditEvent).where(AuditEvent.team_id == team_id, AuditEvent.seq == seq)).first()
+        event = audit.event_at(session=session, team_id=team_id, seq=seq)
         if event is None or event.hash != digest:
             return False, (f"{team_id}: BROKEN: the chain head witnessed at event {seq} ({digest[:12]}) is not in "
                            "the chain any more; the history was rewritten")
@@ -34,22 +31,32 @@ def verify_workspace(session: Session, team_id: str, slack_heads: list[tuple[int
     return True, f"{team_id}: {checked} events, chain intact{witnessed}"
 
 
+def posted_witness(message: dict, *, user_id: str | None, bot_id: str | None) -> WitnessKey | None:
+    """The head a Slack message witnesses, if Steward's own bot user posted it as a witness."""
+    by_steward = (user_id is not None and message.get("user") == user_id) or \
+                 (bot_id is not None and message.get("bot_id") == bot_id)
+    metadata = message.get("metadata") or {}
+    if not by_steward or metadata.get("event_type") != OUTBOX_EVENT:
+        return None
+    return WitnessKey.decode((metadata.get("event_payload") or {}).get("key"))
+
+
 def slack_witnesses(settings: Settings) -> dict[str, list[tuple[int, str]]]:
     """The chain heads Steward posted to the audit channel, read back from Slack."""
     from bot.slack_port import make_web_client
 
     client = make_web_client(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
+    identity = client.auth_test()
+    user_id, bot_id = identity.get("user_id"), identity.get("bot_id")
     found: dict[str, list[tuple[int, str]]] = {}
     cursor = None
     while True:
-        response = client.conversations_history(channel=settings.steward_audit_channel, limit=200, cursor=cursor)
+        response = client.conversations_history(channel=settings.steward_audit_channel, limit=200, cursor=cursor,
+                                                include_all_metadata=True)
         for message in response.get("messages", []):
-            texts = [message.get("text", "")] + [b.get("text", {}).get("text", "") for b in message.get("blocks", [])
-                                                 if isinstance(b.get("text"), dict)]
-            for text in texts:
-                match = _HEAD.search(text)
-                if match:
-                    found.setdefault(match["team"], []).append((int(match["seq"]), match["hash"]))
+            head = posted_witness(message, user_id=user_id, bot_id=bot_id)
+            if head is not None:
+                found.setdefault(head.team_id, []).append((head.seq, head.digest))
         cursor = (response.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
             return found
@@ -64,11 +71,8 @@ def export_rows(engine, stream: TextIO, *, format: str, team_id: str | None = No
     if writer:
         writer.writeheader()
     count = 0
-    with Session(engine) as session:
-        statement = select(AuditEvent).order_by(AuditEvent.team_id, AuditEvent.seq)
-        if team_id:
-            statement = statement.where(AuditEvent.team_id == team_id)
-        for event in session.exec(statement):
+    with read_scope(engine) as session:
+        for event in audit.all_events(session=session, team_id=team_id):
             payload = json.loads(event.payload)
             # The role the actor acted in: sign-offs name one, completions and acknowledgements list those held.
             role = payload.get("role", "") if event.action.startswith("signoff") else \

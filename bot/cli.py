@@ -217,10 +217,16 @@ def sweep(at: Annotated[str | None, typer.Option(help="Run as of this ISO 8601 t
         typer.echo("steward: SLACK_BOT_TOKEN is missing; a sweep posts to Slack. See `steward run` for how to get it.",
                    err=True)
         raise typer.Exit(2)
+    moment = _moment(at)
     runtime = _runtime(settings)
-    report = runtime.sweep(_moment(at))
-    typer.echo(f"sweep as of {_moment(at).isoformat()}: {report.summary()}")
+    report = runtime.sweep(moment)
+    typer.echo(f"sweep as of {moment.isoformat()}: {report.summary()}")
     runtime.stop()
+    if report.failures:
+        # A cron job or an operator must notice: the failed rows stay due and are retried next sweep.
+        for failure in report.failures:
+            typer.echo(f"steward: sweep: {failure.describe()}", err=True)
+        raise typer.Exit(1)
 
 
 @cli.command()
@@ -229,15 +235,12 @@ def schedule(key: str, days: Annotated[int, typer.Option(min=1, max=3660, help="
              at: Annotated[str | None, typer.Option(help="Look ahead from this ISO 8601 time instead of now.")]
              = None) -> None:
     """Print the prompts an initiative will get in the next N days, in its own time zone."""
-    from sqlmodel import Session
-
     from bot.services.cadence import upcoming
     from messages.render import local_time
 
     settings = _settings()
     runtime = _runtime(settings)
-    with Session(runtime.engine) as session:
-        initiative = _one_initiative(session, key, team)
+    initiative = _one_initiative(runtime.engine, key, team)
     now = _moment(at)
     items = upcoming(initiative, runtime.services.cadence, now=now, until=now + timedelta(days=days))
     typer.echo(f"{initiative.name} ({initiative.key}), stage {initiative.stage}, next {days} days:")
@@ -249,15 +252,13 @@ def schedule(key: str, days: Annotated[int, typer.Option(min=1, max=3660, help="
     runtime.stop()
 
 
-def _one_initiative(session, key: str, team: str | None):
-    from sqlmodel import select
+def _one_initiative(engine, key: str, team: str | None):
+    """The initiative a command line names, or exit 1 saying why (none, or one in several workspaces)."""
+    from storage import repository
+    from storage.db import read_scope
 
-    from storage.models import Initiative
-
-    statement = select(Initiative).where(Initiative.key == key)
-    if team:
-        statement = statement.where(Initiative.team_id == team)
-    found = list(session.exec(statement))
+    with read_scope(engine) as session:
+        found = repository.initiatives_by_key(session=session, key=key, team_id=team)
     if not found:
         typer.echo(f"steward: no initiative {key!r}" + (f" in {team}" if team else ""), err=True)
         raise typer.Exit(1)
@@ -267,38 +268,32 @@ def _one_initiative(session, key: str, team: str | None):
     return found[0]
 
 
+def _services(settings: Settings):
+    from bot.services.context import Services
+
+    return Services(engine=_engine(settings), settings=settings)
+
+
 @token_cli.command("create")
 def token_create(key: str, team: Annotated[str | None, typer.Option(help="Workspace (team id).")] = None) -> None:
     """Create a bearer token for pushing one initiative's KPIs; it is shown once and stored hashed."""
-    from storage import tokens
-    from storage.audit import append_event
-    from storage.db import session_scope
+    from bot.services import tokens
 
-    engine = _engine(_settings())
-    now = datetime.now(UTC)
-    with session_scope(engine) as session:
-        initiative = _one_initiative(session, key, team)
-        token, row = tokens.create(session, initiative=initiative, created_by="cli", at=now)
-        append_event(session, team_id=initiative.team_id, actor="cli", action="api_token.created",
-                     target=initiative.key, payload={"prefix": row.prefix}, at=now)
-    typer.echo(token)
+    services = _services(_settings())
+    initiative = _one_initiative(services.engine, key, team)
+    issued = tokens.create(services, team_id=initiative.team_id, key=key, by="cli", now=datetime.now(UTC))
+    typer.echo(issued.token)
     typer.echo(f"(token for {key}; shown once, keep it in your pipeline's secret store)", err=True)
 
 
 @token_cli.command("revoke")
 def token_revoke(key: str, team: Annotated[str | None, typer.Option(help="Workspace (team id).")] = None) -> None:
     """Revoke every active ingestion token of an initiative."""
-    from storage import tokens
-    from storage.audit import append_event
-    from storage.db import session_scope
+    from bot.services import tokens
 
-    engine = _engine(_settings())
-    now = datetime.now(UTC)
-    with session_scope(engine) as session:
-        initiative = _one_initiative(session, key, team)
-        count = tokens.revoke_all(session, initiative=initiative, at=now)
-        append_event(session, team_id=initiative.team_id, actor="cli", action="api_token.revoked",
-                     target=initiative.key, payload={"count": count}, at=now)
+    services = _services(_settings())
+    initiative = _one_initiative(services.engine, key, team)
+    count = tokens.revoke(services, team_id=initiative.team_id, key=key, by="cli", now=datetime.now(UTC))
     typer.echo(f"revoked {count} token(s) of {key}")
 
 
@@ -317,10 +312,9 @@ def audit_verify(slack: Annotated[bool, typer.Option(
         "--slack", help="Also compare with the chain heads posted to STEWARD_AUDIT_CHANNEL in Slack.")] = False
                  ) -> None:
     """Check every workspace's hash chain and its daily witnesses; name the first broken event."""
-    from sqlmodel import Session, select
-
     from bot.audit_check import slack_witnesses, verify_workspace
-    from storage.models import AuditEvent, AuditHead
+    from storage import audit
+    from storage.db import read_scope
 
     settings = _settings()
     engine = _engine(settings, migrate=False)
@@ -331,9 +325,9 @@ def audit_verify(slack: Annotated[bool, typer.Option(
             raise typer.Exit(2)
         heads_in_slack = slack_witnesses(settings)
     broken = False
-    with Session(engine) as session:
-        teams = set(session.exec(select(AuditHead.team_id))) | set(session.exec(select(AuditEvent.team_id)))
-        for team_id in sorted(teams):
+    with read_scope(engine) as session:
+        teams = audit.workspaces(session=session)
+        for team_id in teams:
             ok, line = verify_workspace(session, team_id, heads_in_slack.get(team_id, []))
             broken |= not ok
             typer.echo(line)

@@ -19,14 +19,18 @@ class StewardError(Exception):
     """A refusal to show the person as it is; nothing was changed.
 
     A flow that must leave a trace of the refused attempt passes `attempt`: the flow runner writes it
-    to the audit log once, in a transaction of its own, whatever the flow had open.
+    to the audit log once, in a transaction of its own, whatever the flow had open. A refusal that is
+    better shown as a full message (the exit checklist of a stage that cannot be left yet) passes it as
+    `reply` (a `messages.render.Message`); `message` is then the reason the audit log keeps.
     """
 
-    def __init__(self, message: str, *, usage: str | None = None, attempt: RefusedAttempt | None = None):
+    def __init__(self, message: str, *, usage: str | None = None, attempt: RefusedAttempt | None = None,
+                 reply: Any = None):
         super().__init__(message)
         self.message = message
         self.usage = usage
         self.attempt = attempt
+        self.reply = reply
 
 
 class UsageError(StewardError):

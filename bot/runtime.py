@@ -14,7 +14,7 @@ from bot.org_config import load_org_config
 from bot.outbox import OutboxSender
 from bot.services import cadence, incidents, kpis
 from bot.services.context import Services
-from bot.services.sweep import SweepReport, run_sweep
+from bot.services.sweep import URGENT_STEPS, SweepReport, run_step, run_sweep, steps
 from bot.slack_port import SlackPort, make_web_client
 from bot.worker import DueWorker
 from storage import incidents as incident_rows
@@ -39,13 +39,14 @@ class Runtime:
         return report
 
     def urgent_work(self, now: datetime) -> None:
-        """What must not wait for the next sweep: escalation pages and the outbox."""
-        incidents.escalate_due(self.engine, now=now)
-        self.sender.drain(now)
+        """What must not wait for the next sweep: escalation pages and the outbox, each under its own guard."""
+        for name, step in steps(self.sender):
+            if name in URGENT_STEPS:
+                run_step(name, step, self.services, now)
 
     def next_urgent_at(self) -> datetime | None:
         with read_scope(self.engine) as session:
-            moments = [outbox.next_due_at(session), incident_rows.next_due_at(session)]
+            moments = [outbox.next_due_at(session=session), incident_rows.next_due_at(session=session)]
         return min((m for m in moments if m is not None), default=None)
 
     def start_background(self) -> None:

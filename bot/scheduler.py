@@ -10,11 +10,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import clock
+from bot.services.sweep import SweepReport
 
 log = logging.getLogger(__name__)
 
 
-def start_scheduler(sweep: Callable[[datetime], object], *, seconds: int) -> BackgroundScheduler:
+def start_scheduler(sweep: Callable[[datetime], SweepReport], *, seconds: int) -> BackgroundScheduler:
     """Run `sweep(now)` every `seconds`, starting now; a slow sweep is never run twice at once."""
     scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1,
                                                                 "misfire_grace_time": seconds})
@@ -22,7 +23,8 @@ def start_scheduler(sweep: Callable[[datetime], object], *, seconds: int) -> Bac
     def job() -> None:
         try:
             report = sweep(clock.now())
-            log.debug("sweep: %s", getattr(report, "summary", lambda: report)())
+            # A failed row or step is logged where it happened; this line says the sweep was not clean.
+            log.log(logging.WARNING if report.failures else logging.DEBUG, "sweep: %s", report.summary())
         except Exception:
             log.exception("sweep failed; the work stays due for the next one")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import urllib.error
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+
+log = logging.getLogger(__name__)
 
 
 class FaultKind(StrEnum):
@@ -28,6 +31,9 @@ _NEEDS_ACTION = {
     "token_revoked", "token_expired", "missing_scope", "not_authed", "restricted_action",
     "team_access_not_granted", "ekm_access_denied",
 }
+# Errors that mean history can never be read with this installation: checking is impossible, not late.
+_HISTORY_UNREADABLE = {"missing_scope", "not_allowed_token_type"}
+HISTORY_PAGE = 200
 _TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 
@@ -133,25 +139,46 @@ class SlackPort:
             raise classify(exc) from exc
         return response["ts"]
 
-    def find_posted(self, *, channel: str, key: str, thread_ts: str | None = None) -> str | None:
-        """The ts of a message Steward posted with this outbox key (in its metadata), or None.
+    def find_posted(self, *, channel: str, key: str, thread_ts: str | None = None,
+                    oldest: float | None = None) -> str | None:
+        """The ts of a message Steward posted with this outbox key (in its metadata), or None when it is not there.
 
-        A failed look-up (a missing history scope, a fault) answers None: posting again is then the
-        lesser evil than losing the message.
+        Pages through the channel's history (or the thread) from `oldest` (a Unix time before the first
+        attempt), however many messages came since. A public channel Steward has not joined is joined
+        first, since history needs membership. When the look-up itself fails (rate-limited, a fault) it
+        raises SlackFault: the caller retries the look-up and never posts blind. Only when history can
+        never be read (the history scopes are missing) does it answer None, and the caller posts:
+        a possible duplicate is the lesser evil than a lost page.
         """
-        try:
-            if thread_ts:
-                response = self.client.conversations_replies(channel=channel, ts=thread_ts, limit=200,
-                                                             include_all_metadata=True)
-            else:
-                response = self.client.conversations_history(channel=channel, limit=100, include_all_metadata=True)
-        except Exception:
-            return None
-        for message in response.get("messages", []):
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("key") == key:
-                return message.get("ts")
-        return None
+        cursor, joined = None, False
+        while True:
+            options = {"channel": channel, "limit": HISTORY_PAGE, "include_all_metadata": True}
+            if cursor:
+                options["cursor"] = cursor
+            if oldest is not None:
+                options["oldest"] = f"{oldest:.6f}"
+            try:
+                if thread_ts:
+                    response = self.client.conversations_replies(ts=thread_ts, **options)
+                else:
+                    response = self.client.conversations_history(**options)
+            except Exception as exc:
+                fault = classify(exc)
+                if fault.error == "not_in_channel" and not joined and self._join(channel):
+                    joined = True
+                    continue
+                if fault.error in _HISTORY_UNREADABLE:
+                    log.warning("cannot read the history of %s (%s) to check for %s; posting it", channel,
+                                fault.error, key)
+                    return None
+                raise fault from exc
+            for message in response.get("messages", []):
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                if payload.get("key") == key:
+                    return message.get("ts")
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
 
     def _join(self, channel: str) -> bool:
         """Join a public channel after not_in_channel; private ones need an invitation."""

@@ -6,9 +6,13 @@ import io
 from datetime import datetime
 
 
+class ChartError(ValueError):
+    """The measurements cannot be drawn (a value too large for the plotting library, for instance)."""
+
+
 def kpi_trend_png(series: dict[str, list[tuple[datetime, float]]], thresholds: dict[str, float | None],
                   labels: dict[str, str], title: str) -> bytes:
-    """One small panel per KPI: its measurements over time and its threshold as a dashed line."""
+    """Draw one small panel per KPI (its measurements, its threshold dashed); ChartError if they cannot be drawn."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -39,5 +43,8 @@ def kpi_trend_png(series: dict[str, list[tuple[datetime, float]]], thresholds: d
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=110)
         return buffer.getvalue()
+    except Exception as exc:
+        # matplotlib fails in many ways on extreme values (ValueError, OverflowError, ...); callers need one.
+        raise ChartError(f"the KPI chart cannot be drawn: {type(exc).__name__}: {exc}") from exc
     finally:
         pyplot.close(figure)

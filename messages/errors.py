@@ -10,10 +10,15 @@ def refusal(message: str, usage: str | None) -> Message:
     return render("error", message=message, usage=usage)
 
 
+def apology(reference: str) -> str:
+    """The sentence apologising for a bug, with the reference that finds it in the log."""
+    return ("Something went wrong inside Steward and nothing was changed. "
+            f"Tell your Steward admin the reference `{reference}`.")
+
+
 def unexpected(reference: str) -> Message:
-    """An apology for a bug, with the reference that finds it in the log."""
-    return render("error", message="Something went wrong inside Steward and nothing was changed. "
-                                   f"Tell your Steward admin the reference `{reference}`.", usage=None)
+    """An apology for a bug, as a reply."""
+    return render("error", message=apology(reference), usage=None)
 
 
 def form_error(message: str) -> str:

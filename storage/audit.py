@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, select
 
 from storage.inserts import insert_ignoring_duplicates
-from storage.models import AuditEvent, AuditHead
+from storage.models import AuditEvent, AuditHead, AuditWitness
 
 GENESIS = "0" * 64
 
@@ -30,7 +31,7 @@ def event_hash(*, team_id: str, seq: int, actor: str, action: str, target: str, 
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def append_event(session: Session, *, team_id: str, actor: str, action: str, target: str,
+def append_event(*, session: Session, team_id: str, actor: str, action: str, target: str,
                  payload: dict[str, Any], at: datetime) -> AuditEvent:
     """Append an event to the workspace's chain inside the caller's transaction."""
     _ensure_head(session, team_id)
@@ -63,7 +64,7 @@ class ChainBreak:
     reason: str
 
 
-def verify_chain(session: Session, team_id: str) -> tuple[int, ChainBreak | None]:
+def verify_chain(*, session: Session, team_id: str) -> tuple[int, ChainBreak | None]:
     """Check a workspace's chain from the start; return the events checked and the first break."""
     expected_prev, expected_seq, checked = GENESIS, 1, 0
     rows = session.exec(select(AuditEvent).where(AuditEvent.team_id == team_id).order_by(AuditEvent.seq))
@@ -84,7 +85,7 @@ def verify_chain(session: Session, team_id: str) -> tuple[int, ChainBreak | None
     return checked, None
 
 
-def recent_events(session: Session, *, team_id: str, target: str, limit: int = 15) -> list[AuditEvent]:
+def recent_events(*, session: Session, team_id: str, target: str, limit: int = 15) -> list[AuditEvent]:
     statement = (
         select(AuditEvent)
         .where(AuditEvent.team_id == team_id, AuditEvent.target == target)
@@ -92,3 +93,38 @@ def recent_events(session: Session, *, team_id: str, target: str, limit: int = 1
         .limit(limit)
     )
     return list(session.exec(statement))
+
+
+def event_at(*, session: Session, team_id: str, seq: int) -> AuditEvent | None:
+    return session.exec(select(AuditEvent).where(AuditEvent.team_id == team_id, AuditEvent.seq == seq)).first()
+
+
+def all_events(*, session: Session, team_id: str | None = None) -> Iterator[AuditEvent]:
+    """Every event, oldest first per workspace (one workspace's when `team_id` is given)."""
+    statement = select(AuditEvent).order_by(AuditEvent.team_id, AuditEvent.seq)
+    if team_id:
+        statement = statement.where(AuditEvent.team_id == team_id)
+    return iter(session.exec(statement))
+
+
+def workspaces(*, session: Session) -> list[str]:
+    """The workspaces that have a chain (a head, or events whose head was lost)."""
+    teams = set(session.exec(select(AuditHead.team_id))) | set(session.exec(select(AuditEvent.team_id)))
+    return sorted(teams)
+
+
+def heads(*, session: Session) -> list[AuditHead]:
+    """Every workspace's chain head that has at least one event."""
+    return list(session.exec(select(AuditHead).where(AuditHead.seq > 0).order_by(AuditHead.team_id)))
+
+
+def add_witness(*, session: Session, head: AuditHead, day: date, channel_id: str, at: datetime) -> int | None:
+    """Record that a head is witnessed today; None when the workspace's head was witnessed today already."""
+    return insert_ignoring_duplicates(session=session, model=AuditWitness, values=dict(
+        team_id=head.team_id, day=day, seq=head.seq, hash=head.hash, channel_id=channel_id, created_at=at,
+    ), conflict=["team_id", "day"])
+
+
+def witnessed_heads(*, session: Session, team_id: str) -> list[tuple[int, str]]:
+    """The (seq, hash) of every head of a workspace witnessed so far."""
+    return [(w.seq, w.hash) for w in session.exec(select(AuditWitness).where(AuditWitness.team_id == team_id))]

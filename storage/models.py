@@ -355,3 +355,14 @@ class ApiToken(SQLModel, table=True):
     created_by: str = Field(max_length=64)
     created_at: datetime = _utc()
     revoked_at: datetime | None = _utc(default=None, nullable=True)
+
+
+class SweepStep(SQLModel, table=True):
+    """What the latest sweep found wrong in one of its steps, so every replica's /healthz can show it."""
+
+    __tablename__ = "sweep_steps"
+
+    name: str = Field(primary_key=True, max_length=32)  # "escalations", "reminders", ...
+    ran_at: datetime = _utc()
+    failed: int = 0  # rows (or the whole step) that failed in that run
+    failures: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of {"row", "error"}, the first few

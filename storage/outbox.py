@@ -11,10 +11,8 @@ from states import OutboxStatus
 from storage.inserts import insert_ignoring_duplicates
 from storage.models import OutboxMessage
 
-PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
 
-
-def enqueue(session: Session, *, team_id: str, key: str, channel_id: str, text: str, blocks: str, purpose: str,
+def enqueue(*, session: Session, team_id: str, key: str, channel_id: str, text: str, blocks: str, purpose: str,
             at: datetime, initiative_id: int | None = None, subject_id: int | None = None,
             method: str = "chat.postMessage", thread_key: str | None = None, target_key: str | None = None,
             due_at: datetime | None = None, user_id: str | None = None) -> bool:
@@ -27,14 +25,14 @@ def enqueue(session: Session, *, team_id: str, key: str, channel_id: str, text: 
                                       conflict=["team_id", "key"]) is not None
 
 
-def due_ids(session: Session, *, now: datetime, limit: int) -> list[int]:
+def due_ids(*, session: Session, now: datetime, limit: int) -> list[int]:
     """Ids of pending rows whose time has come and of sending rows whose claim has lapsed."""
     statement = (
         select(OutboxMessage.id)
         .where(
             or_(
-                and_(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now),
-                and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_until < now),
+                and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
+                and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now),
             )
         )
         .order_by(OutboxMessage.id)
@@ -43,7 +41,7 @@ def due_ids(session: Session, *, now: datetime, limit: int) -> list[int]:
     return list(session.exec(statement))
 
 
-def claim(session: Session, *, message_id: int, now: datetime, lease: timedelta) -> tuple[OutboxMessage | None, bool]:
+def claim(*, session: Session, message_id: int, now: datetime, lease: timedelta) -> tuple[OutboxMessage | None, bool]:
     """Take a due row for this sender: (row or None when another sender took it, whether a lapsed claim was taken).
 
     A lapsed claim means a sender died while sending: Slack may already hold the message.
@@ -51,14 +49,14 @@ def claim(session: Session, *, message_id: int, now: datetime, lease: timedelta)
     row = session.get(OutboxMessage, message_id)
     if row is None:
         return None, False
-    lapsed = row.status == SENDING and row.claimed_until is not None and row.claimed_until < now
-    claimable = (row.status == PENDING and row.next_attempt_at <= now) or lapsed
+    lapsed = row.status == OutboxStatus.SENDING and row.claimed_until is not None and row.claimed_until < now
+    claimable = (row.status == OutboxStatus.PENDING and row.next_attempt_at <= now) or lapsed
     if not claimable:
         return None, False
     result = session.exec(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.version) == row.version)
-        .values(status=SENDING, claimed_until=now + lease, version=row.version + 1,
+        .values(status=OutboxStatus.SENDING, claimed_until=now + lease, version=row.version + 1,
                 attempts=row.attempts + 1)
     )
     if result.rowcount != 1:
@@ -67,7 +65,7 @@ def claim(session: Session, *, message_id: int, now: datetime, lease: timedelta)
     return row, lapsed
 
 
-def finish(session: Session, *, row: OutboxMessage, values: dict) -> bool:
+def finish(*, session: Session, row: OutboxMessage, values: dict) -> bool:
     """Record the outcome of a claimed row, if the claim is still ours."""
     result = session.exec(
         update(OutboxMessage)
@@ -77,19 +75,20 @@ def finish(session: Session, *, row: OutboxMessage, values: dict) -> bool:
     return result.rowcount == 1
 
 
-def by_key(session: Session, *, team_id: str, key: str) -> OutboxMessage | None:
+def by_key(*, session: Session, team_id: str, key: str) -> OutboxMessage | None:
+    """The message queued under a key."""
     return session.exec(
         select(OutboxMessage).where(OutboxMessage.team_id == team_id, OutboxMessage.key == key)
     ).first()
 
 
-def undelivered_for_initiative(session: Session, *, initiative_id: int, limit: int = 5) -> list[OutboxMessage]:
+def undelivered_for_initiative(*, session: Session, initiative_id: int, limit: int = 5) -> list[OutboxMessage]:
     """Messages of an initiative that failed at least once and are not yet delivered."""
     statement = (
         select(OutboxMessage)
         .where(
             OutboxMessage.initiative_id == initiative_id,
-            col(OutboxMessage.status).in_([PENDING, SENDING, FAILED]),
+            col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.FAILED]),
             col(OutboxMessage.last_error).is_not(None),
         )
         .order_by(OutboxMessage.id.desc())
@@ -98,18 +97,20 @@ def undelivered_for_initiative(session: Session, *, initiative_id: int, limit: i
     return list(session.exec(statement))
 
 
-def oldest_overdue(session: Session, *, now: datetime, grace: timedelta) -> OutboxMessage | None:
+def oldest_overdue(*, session: Session, now: datetime, grace: timedelta) -> OutboxMessage | None:
     """The oldest message that should have reached Slack more than `grace` ago."""
     statement = (
         select(OutboxMessage)
-        .where(col(OutboxMessage.status).in_([PENDING, SENDING]), OutboxMessage.due_at < now - grace)
+        .where(col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+               OutboxMessage.due_at < now - grace)
         .order_by(OutboxMessage.due_at)
         .limit(1)
     )
     return session.exec(statement).first()
 
 
-def next_due_at(session: Session) -> datetime | None:
+def next_due_at(*, session: Session) -> datetime | None:
+    """When the next pending message falls due."""
     return session.exec(
-        select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == PENDING)
+        select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == OutboxStatus.PENDING)
     ).one()

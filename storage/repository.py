@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.models import Initiative, RoleAssignment
@@ -12,6 +13,46 @@ from storage.models import Initiative, RoleAssignment
 def get_initiative(*, session: Session, team_id: str, key: str) -> Initiative | None:
     statement = select(Initiative).where(Initiative.team_id == team_id, Initiative.key == key)
     return session.exec(statement).first()
+
+
+class Duplicate(Exception):
+    """A row with the same unique key exists: another writer got there first."""
+
+
+def initiative_by_id(*, session: Session, initiative_id: int) -> Initiative | None:
+    return session.get(Initiative, initiative_id)
+
+
+def initiatives_by_key(*, session: Session, key: str, team_id: str | None = None) -> list[Initiative]:
+    """Every workspace's initiative with this key (the command line may not know the workspace)."""
+    statement = select(Initiative).where(Initiative.key == key)
+    if team_id:
+        statement = statement.where(Initiative.team_id == team_id)
+    return list(session.exec(statement))
+
+
+def add_initiative(*, session: Session, initiative: Initiative) -> Initiative:
+    """Insert an initiative; Duplicate when its key is taken in the workspace."""
+    session.add(initiative)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Duplicate(f"initiative {initiative.key}") from exc
+    return initiative
+
+
+def active_initiatives(*, session: Session) -> list[Initiative]:
+    """Every workspace's initiatives that are not archived."""
+    return list(session.exec(select(Initiative).where(col(Initiative.archived).is_(False))))
+
+
+def initiatives_of(*, session: Session, team_id: str, ids: list[int] | None = None,
+                   limit: int | None = None) -> list[Initiative]:
+    """A workspace's initiatives that are not archived, by key; only `ids` when given."""
+    statement = select(Initiative).where(Initiative.team_id == team_id, col(Initiative.archived).is_(False))
+    if ids is not None:
+        statement = statement.where(col(Initiative.id).in_(ids or [-1]))
+    return list(session.exec(statement.order_by(Initiative.key).limit(limit)))
 
 
 def list_initiatives(*, session: Session, team_id: str, include_archived: bool = False) -> list[Initiative]:
@@ -41,6 +82,14 @@ def active_roles_for_many(*, session: Session, initiative_ids: list[int]) -> dic
     return result
 
 
+def roles_held_by(*, session: Session, team_id: str, user_id: str) -> list[RoleAssignment]:
+    """The roles a person holds now, on any initiative of the workspace."""
+    statement = select(RoleAssignment).where(
+        RoleAssignment.team_id == team_id, RoleAssignment.user_id == user_id, col(RoleAssignment.ended_at).is_(None)
+    )
+    return list(session.exec(statement))
+
+
 def active_assignment(*, session: Session, initiative_id: int, role: str) -> RoleAssignment | None:
     statement = select(RoleAssignment).where(
         RoleAssignment.initiative_id == initiative_id,
@@ -48,6 +97,19 @@ def active_assignment(*, session: Session, initiative_id: int, role: str) -> Rol
         col(RoleAssignment.ended_at).is_(None),
     )
     return session.exec(statement).first()
+
+
+def add_assignment(*, session: Session, team_id: str, initiative_id: int, role: str, user_id: str,
+                   assigned_by: str, at: datetime) -> RoleAssignment:
+    """Give a role to a person; Duplicate when someone else was given it at the same moment."""
+    assignment = RoleAssignment(team_id=team_id, initiative_id=initiative_id, role=role, user_id=user_id,
+                                assigned_by=assigned_by, assigned_at=at)
+    session.add(assignment)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Duplicate(f"role {role} of initiative {initiative_id}") from exc
+    return assignment
 
 
 def end_assignment(*, session: Session, assignment: RoleAssignment, ended_by: str, at: datetime) -> None:

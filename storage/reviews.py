@@ -1,4 +1,4 @@
-"""Queries over reviews and the per-workspace counters behind their short ids."""
+"""Queries over reviews: what falls due, what is open, and the fenced updates that claim work."""
 
 from __future__ import annotations
 
@@ -7,13 +7,25 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
+from states import OPEN_REVIEW, ReviewStatus
 from storage.models import Incident, Initiative, Review
 
-SCHEDULED, POSTED, COMPLETED, SKIPPED = "scheduled", "posted", "completed", "skipped"
-OPEN = (SCHEDULED, POSTED)
+
+def add(*, session: Session, initiative: Initiative, kind: str, due_at: datetime, number: int,
+        status: ReviewStatus, at: datetime, notes: str | None = None) -> Review:
+    """Insert one occurrence of a cadence rule as a review."""
+    review = Review(team_id=initiative.team_id, initiative_id=initiative.id, kind=kind, due_at=due_at,
+                    status=status, notes=notes, created_at=at, number=number)
+    session.add(review)
+    session.flush()
+    return review
 
 
-def initiatives_due(session: Session, *, now: datetime, limit: int = 500) -> list[Initiative]:
+def by_id(*, session: Session, review_id: int | None) -> Review | None:
+    return session.get(Review, review_id) if review_id is not None else None
+
+
+def initiatives_due(*, session: Session, now: datetime, limit: int = 500) -> list[Initiative]:
     statement = (
         select(Initiative)
         .where(col(Initiative.cadence_next_at) <= now, col(Initiative.archived).is_(False))
@@ -23,7 +35,7 @@ def initiatives_due(session: Session, *, now: datetime, limit: int = 500) -> lis
     return list(session.exec(statement))
 
 
-def claim_initiative_cadence(session: Session, *, initiative: Initiative, new_next_at: datetime | None) -> bool:
+def claim_initiative_cadence(*, session: Session, initiative: Initiative, new_next_at: datetime | None) -> bool:
     """Move an initiative's next due time on, if no other sweep has; True when this sweep owns the work."""
     result = session.exec(
         update(Initiative)
@@ -33,62 +45,81 @@ def claim_initiative_cadence(session: Session, *, initiative: Initiative, new_ne
     return result.rowcount == 1
 
 
-def last_due_by_kind(session: Session, *, initiative_id: int) -> dict[str, datetime]:
+def last_due_by_kind(*, session: Session, initiative_id: int) -> dict[str, datetime]:
     statement = (
         select(Review.kind, func.max(Review.due_at)).where(Review.initiative_id == initiative_id).group_by(Review.kind)
     )
     return {kind: due for kind, due in session.exec(statement)}
 
 
-def open_reviews(session: Session, *, initiative_id: int, kind: str | None = None) -> list[Review]:
-    statement = select(Review).where(Review.initiative_id == initiative_id, col(Review.status).in_(OPEN))
+def open_reviews(*, session: Session, initiative_id: int, kind: str | None = None) -> list[Review]:
+    statement = select(Review).where(Review.initiative_id == initiative_id, col(Review.status).in_(OPEN_REVIEW))
     if kind is not None:
         statement = statement.where(Review.kind == kind)
     return list(session.exec(statement.order_by(Review.due_at)))
 
 
-def open_reviews_of_team(session: Session, *, team_id: str, initiative_id: int | None = None,
+def open_for_initiatives(*, session: Session, initiative_ids: list[int]) -> list[Review]:
+    """The open reviews of several initiatives, the earliest due first."""
+    if not initiative_ids:
+        return []
+    statement = select(Review).where(col(Review.initiative_id).in_(initiative_ids),
+                                     col(Review.status).in_(OPEN_REVIEW))
+    return list(session.exec(statement.order_by(Review.due_at)))
+
+
+def open_reviews_of_team(*, session: Session, team_id: str, initiative_id: int | None = None,
                          limit: int = 40) -> list[Review]:
-    statement = select(Review).where(Review.team_id == team_id, col(Review.status).in_(OPEN))
+    statement = select(Review).where(Review.team_id == team_id, col(Review.status).in_(OPEN_REVIEW))
     if initiative_id is not None:
         statement = statement.where(Review.initiative_id == initiative_id)
     return list(session.exec(statement.order_by(Review.due_at).limit(limit)))
 
 
-def reminders_due(session: Session, *, now: datetime, limit: int = 500) -> list[Review]:
+def reminders_due(*, session: Session, now: datetime, limit: int = 500) -> list[Review]:
     statement = (
         select(Review).where(col(Review.next_reminder_at) <= now).order_by(Review.next_reminder_at).limit(limit)
     )
     return list(session.exec(statement))
 
 
-def claim_reminder(session: Session, *, review: Review, sent: int, next_at: datetime | None) -> bool:
+def claim_reminder(*, session: Session, review: Review, sent: int, next_at: datetime | None) -> bool:
     """Record that reminder `sent` goes out, if no other sweep recorded it first."""
     result = session.exec(
         update(Review)
         .where(col(Review.id) == review.id, col(Review.reminders_sent) == review.reminders_sent,
-               col(Review.status).in_(OPEN))
+               col(Review.status).in_(OPEN_REVIEW))
         .values(reminders_sent=sent, next_reminder_at=next_at)
     )
     return result.rowcount == 1
 
 
-def close_review(session: Session, *, review: Review, status: str, by: str | None, at: datetime,
+def close_review(*, session: Session, review: Review, status: ReviewStatus, by: str | None, at: datetime,
                  notes: str | None) -> bool:
     """Complete or skip an open review; False when it was closed already (a double click, a race)."""
     result = session.exec(
         update(Review)
-        .where(col(Review.id) == review.id, col(Review.status).in_(OPEN))
+        .where(col(Review.id) == review.id, col(Review.status).in_(OPEN_REVIEW))
         .values(status=status, completed_by=by, completed_at=at, notes=notes, next_reminder_at=None)
     )
     return result.rowcount == 1
 
 
-def by_number(session: Session, *, team_id: str, number: int) -> Review | None:
+def mark_posted(*, session: Session, review: Review, ts: str, channel_id: str, at: datetime) -> None:
+    """Remember where a review's prompt is in Slack; a scheduled review is now posted."""
+    if review.message_ts is not None:
+        return
+    review.message_ts, review.channel_id, review.posted_at = ts, channel_id, at
+    if review.status is ReviewStatus.SCHEDULED:
+        review.status = ReviewStatus.POSTED
+    session.add(review)
+
+
+def by_number(*, session: Session, team_id: str, number: int) -> Review | None:
     return session.exec(select(Review).where(Review.team_id == team_id, Review.number == number)).first()
 
 
-def overdue_work(session: Session, *, before: datetime) -> str | None:
+def overdue_work(*, session: Session, before: datetime) -> str | None:
     """Name a cadence item that a sweep should have handled before `before`, if any."""
     initiative = session.exec(
         select(Initiative).where(col(Initiative.cadence_next_at) < before, col(Initiative.archived).is_(False))

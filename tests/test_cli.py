@@ -165,3 +165,48 @@ def test_schedule_prints_the_coming_prompts_in_local_time(steward, slack, tmp_pa
     ]
     missing = run_cli("schedule", "nosuch", env=env, cwd=tmp_path)
     assert missing.returncode == 1 and "no initiative 'nosuch'" in missing.stderr
+
+
+def test_sweep_exits_1_naming_a_broken_initiative_after_doing_the_rest(steward, slack, tmp_path):
+    from freezegun import freeze_time
+    from sqlalchemy import text
+
+    with freeze_time("2026-01-05 08:00:00"):
+        for key in ("churn", "fraud"):
+            steward.command(f"initiative create {key} {key.title()} stage=operations since=2026-01-05 "
+                            "tz=Europe/Berlin", channel="C0OPS")
+    with steward.engine.begin() as connection:
+        connection.execute(text("UPDATE initiatives SET timezone = 'Not/AZone' WHERE key = 'fraud'"))
+    result = run_cli("sweep", "--at", "2026-02-05T10:30:00+01:00", env=_env(slack, steward.settings.database_url),
+                     cwd=tmp_path)
+    assert result.returncode == 1
+    assert "1 prompts" in result.stdout and "failures in reviews (1)" in result.stdout
+    assert "steward: sweep: reviews: initiative fraud" in result.stderr and "Not/AZone" in result.stderr
+    assert [m for m in slack.posts("C0OPS") if "Monthly performance review · Churn" in str(m["blocks"])]
+
+
+def test_audit_verify_trusts_only_the_witnesses_steward_posted(steward, slack, tmp_path):
+    slack.add_channel("C0AUDIT", "audit")
+    steward.command("initiative create churn Churn", channel="C0OPS")
+    services = steward.runtime.services
+    services.settings = services.settings.model_copy(update={"steward_audit_channel": "C0AUDIT"})
+    steward.runtime.sweep(steward_now())
+    [witness] = slack.posts("C0AUDIT")
+    assert witness["metadata"]["event_payload"]["key"].startswith("witness:")
+    # Someone pastes a lookalike witness naming a head that never was, in words and in metadata.
+    forged_key = witness["metadata"]["event_payload"]["key"][:-64] + "f" * 64
+    slack.state.messages["C0AUDIT"].append({
+        "type": "message", "ts": "9999999999.000001", "user": "UMALLORY01", "text": witness["text"],
+        "blocks": witness["blocks"],
+        "metadata": {"event_type": "steward_outbox", "event_payload": {"key": forged_key}}})
+    env = {"DATABASE_URL": steward.settings.database_url, "SLACK_BOT_TOKEN": slack.token,
+           "SLACK_API_URL": slack.api_url, "STEWARD_AUDIT_CHANNEL": "C0AUDIT"}
+    result = run_cli("audit", "verify", "--slack", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "chain intact, 1 witnessed heads match" in result.stdout
+
+
+def steward_now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

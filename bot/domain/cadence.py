@@ -9,12 +9,12 @@ the clock.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.vocabulary import Role, Stage
+from bot.domain.vocabulary import REQUIRED_ROLES, Role, Stage
 
 NonWorkingDay = Callable[[date], bool]
 
@@ -205,3 +205,21 @@ def reminder_moment(due_at: datetime, days: int, schedule: Schedule, cadence: Ca
     """When the reminder `days` after a prompt posts: that many days later, on a working day."""
     local_day = due_at.astimezone(schedule.zone).date() + timedelta(days=days)
     return post_moment(local_day, schedule, cadence.post_at)
+
+
+def mentioned_roles(rule: CadenceRule, assigned: Collection[str]) -> list[Role]:
+    """Return the roles a prompt names, given the roles assigned on the initiative."""
+    if rule.mention_all_assigned:
+        # A KPI checkpoint concerns everyone: every assigned role, and the required ones even when vacant.
+        return [role for role in Role if role in assigned or role in REQUIRED_ROLES]
+    return list(rule.mention)
+
+
+def reminded_roles(rule: CadenceRule | None, assigned: Collection[str], *, reminder: int,
+                   reminders: int) -> list[Role]:
+    """Return the roles reminder number `reminder` (from 1) of `reminders` names."""
+    roles = mentioned_roles(rule, assigned) if rule is not None else []
+    if reminder == reminders and Role.BUSINESS_OWNER not in roles:
+        # The last reminder escalates to the business owner, who is asked to make sure it happens.
+        roles.append(Role.BUSINESS_OWNER)
+    return roles

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.escalation import IncidentKind, Severity
@@ -21,31 +23,6 @@ COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 MAX_NAME = 80
 _TOKENS = re.compile(r"<[^>]*>|\S+")
 
-USAGE = {
-    "help": "/steward help",
-    "initiative create": "/steward initiative create <key> <name...> [stage=<stage>] [since=<YYYY-MM-DD>] "
-    "[tz=<IANA zone>] [country=<XX>]",
-    "initiative list": "/steward initiative list",
-    "initiative show": "/steward initiative show <key>",
-    "role assign": "/steward role assign <key> <role> <@user>",
-    "role unassign": "/steward role unassign <key> <role>",
-    "review list": "/steward review list [key]",
-    "review done": "/steward review done <review id, e.g. R12> [notes...]",
-    "incident declare": "/steward incident declare <key> <sev1|sev2|sev3|sev4> <title...> [kind=infrastructure]",
-    "incident ack": "/steward incident ack <incident id, e.g. INC3>",
-    "incident resolve": "/steward incident resolve <incident id, e.g. INC3> <resolution...>",
-    "initiative advance": "/steward initiative advance <key>",
-    "readiness": "/steward readiness <key> <data|integration|governance|baseline|organization> <ready|not-ready> "
-                 "[evidence...]",
-    "governance": "/steward governance <key> [<use-case|compliance|audit-spec> <link or text...>]",
-    "signoff": "/steward signoff <key> <stage-exit|baseline|governance|review:R<n>|retraining:R<n>|"
-               "postmortem:INC<n>|scope-expansion> <approve|reject> [comment...]",
-    "kpi threshold": "/steward kpi threshold <key> <task-completion|exception-rate|data-quality|adoption|latency> "
-                     "<value>",
-    "kpi record": "/steward kpi record <key> <task-completion|exception-rate|data-quality|adoption|latency> <value>",
-    "audit": "/steward audit <key>",
-    "deviation log": "/steward deviation log <key> <what departed from expected behaviour...>",
-}
 MAX_EVIDENCE = 1000
 MAX_COMMENT = 1000
 MAX_TITLE = 150
@@ -195,28 +172,42 @@ def unescape(text: str) -> str:
     return html.unescape(text) if "&" in text else text
 
 
-def parse(text: str) -> Command:
-    """Return the command the text names, or raise UsageError saying what is wrong and the right form."""
-    tokens = tokenize(text)
-    if not tokens or tokens[0].lower() == "help":
-        return Help()
-    group = tokens[0].lower()
-    if group in _SINGLE:
-        return _SINGLE[group](tokens[1:])
-    if group in ("initiative", "role", "review", "incident", "kpi", "deviation"):
+class Form(Protocol):
+    """A command as the grammar sees it: its words (`initiative create`), its usage line and its parser."""
+
+    name: str
+    usage: str
+
+    def parse(self, tokens: list[str], usage: str, /) -> Command: ...
+
+
+def match(text: str, forms: Sequence[Form]) -> tuple[Form, list[str]]:
+    """Find the form the text names and the tokens after its words; empty text asks for `help`."""
+    tokens = tokenize(text) or ["help"]
+    by_name = {form.name: form for form in forms}
+    first = tokens[0].lower()
+    if first in by_name:
+        return by_name[first], tokens[1:]
+    if any(name.startswith(first + " ") for name in by_name):
         if len(tokens) < 2:
-            raise UsageError(f"`{group}` needs a verb.", usage=_usages(group))
-        verb = tokens[1].lower()
-        parser = _PARSERS.get(f"{group} {verb}")
-        if parser is None:
-            raise UsageError(f"`{group} {_shown(tokens[1])}` is not a command.", usage=_usages(group))
-        return parser(tokens[2:])
-    raise UsageError(f"`{_shown(tokens[0])}` is not a command. Try `/steward help`.", usage=_usages(None))
+            raise UsageError(f"`{first}` needs a verb.", usage=usages(forms, first))
+        form = by_name.get(f"{first} {tokens[1].lower()}")
+        if form is None:
+            raise UsageError(f"`{first} {_shown(tokens[1])}` is not a command.", usage=usages(forms, first))
+        return form, tokens[2:]
+    raise UsageError(f"`{_shown(tokens[0])}` is not a command. Try `/steward help`.", usage=usages(forms, None))
 
 
-def _usages(group: str | None) -> str:
-    return "\n".join(form for name, form in USAGE.items()
-                     if group is None or name == group or name.startswith(group + " "))
+def parse(text: str, forms: Sequence[Form]) -> Command:
+    """Return the command the text names, or raise UsageError saying what is wrong and the right form."""
+    form, rest = match(text, forms)
+    return form.parse(rest, form.usage)
+
+
+def usages(forms: Sequence[Form], group: str | None) -> str:
+    """The usage lines of a group of commands (`incident`), or of all of them."""
+    return "\n".join(form.usage for form in forms
+                     if group is None or form.name == group or form.name.startswith(group + " "))
 
 
 def _shown(token: str) -> str:
@@ -251,8 +242,7 @@ def _no_more(tokens: list[str], usage: str) -> None:
         raise UsageError(f"Unexpected `{_shown(tokens[0])}` at the end.", usage=usage)
 
 
-def _parse_create(tokens: list[str]) -> InitiativeCreate:
-    usage = USAGE["initiative create"]
+def parse_create(tokens: list[str], usage: str) -> InitiativeCreate:
     key = _key(tokens[0] if tokens else None, usage)
     options: dict[str, str] = {}
     words: list[str] = []
@@ -305,20 +295,22 @@ def _parse_create(tokens: list[str]) -> InitiativeCreate:
     return InitiativeCreate(key=key, name=name, stage=stage, since=since, timezone=timezone, country=country)
 
 
-def _parse_list(tokens: list[str]) -> InitiativeList:
-    _no_more(tokens, USAGE["initiative list"])
+def parse_help(tokens: list[str], usage: str) -> Help:
+    return Help()  # `help anything` still helps
+
+
+def parse_list(tokens: list[str], usage: str) -> InitiativeList:
+    _no_more(tokens, usage)
     return InitiativeList()
 
 
-def _parse_show(tokens: list[str]) -> InitiativeShow:
-    usage = USAGE["initiative show"]
+def parse_show(tokens: list[str], usage: str) -> InitiativeShow:
     key = _key(tokens[0] if tokens else None, usage)
     _no_more(tokens[1:], usage)
     return InitiativeShow(key=key)
 
 
-def _parse_assign(tokens: list[str]) -> RoleAssign:
-    usage = USAGE["role assign"]
+def parse_assign(tokens: list[str], usage: str) -> RoleAssign:
     key = _key(tokens[0] if tokens else None, usage)
     role = _role(tokens[1] if len(tokens) > 1 else None, usage)
     if len(tokens) < 3:
@@ -330,8 +322,7 @@ def _parse_assign(tokens: list[str]) -> RoleAssign:
     return RoleAssign(key=key, role=role, user_id=match.group(1))
 
 
-def _parse_unassign(tokens: list[str]) -> RoleUnassign:
-    usage = USAGE["role unassign"]
+def parse_unassign(tokens: list[str], usage: str) -> RoleUnassign:
     key = _key(tokens[0] if tokens else None, usage)
     role = _role(tokens[1] if len(tokens) > 1 else None, usage)
     _no_more(tokens[2:], usage)
@@ -347,12 +338,43 @@ def _delink(token: str) -> str:
     return match.group(1) if match else token
 
 
+def _joined(tokens: list[str]) -> str:
+    """The words a person typed, as they typed them (links and Slack's escaping undone)."""
+    return unescape(" ".join(_delink(token) for token in tokens))
+
+
 def _free_text(tokens: list[str], usage: str, *, what: str, limit: int) -> str | None:
-    text = unescape(" ".join(_delink(token) for token in tokens)).strip()
+    return checked_text(_joined(tokens), usage, what=what, limit=limit)
+
+
+def checked_text(text: str | None, usage: str | None, *, what: str, limit: int) -> str | None:
+    """Return free text stripped, None when blank; refuse it when longer than `limit`."""
+    text = (text or "").strip()
     if len(text) > limit:
         raise UsageError(f"That {what} is {len(text)} characters long; at most {limit} are allowed.",
                          usage=usage)
     return text or None
+
+
+def resolution_text(text: str | None, usage: str | None = None) -> str:
+    """Check a resolution, typed after the command or into the resolve form."""
+    resolution = checked_text(text, usage, what="resolution", limit=MAX_RESOLUTION)
+    if not resolution:
+        raise UsageError("A resolution is needed: say what was wrong and what fixed it.", usage=usage)
+    return resolution
+
+
+def comment_text(text: str | None, usage: str | None = None) -> str | None:
+    """Check a sign-off comment, typed after the command or into the sign-off form."""
+    return checked_text(text, usage, what="comment", limit=MAX_COMMENT)
+
+
+def decision_named(token: str | None, usage: str | None = None) -> Decision:
+    """Read approve or reject, typed after the command or chosen in the sign-off form."""
+    if token is None or token.lower() not in ("approve", "reject"):
+        shown = f"`{_shown(token)}` is not a decision" if token else "The decision is missing"
+        raise UsageError(f"{shown}: say `approve` or `reject`.", usage=usage)
+    return Decision(token.lower())
 
 
 def review_number(token: str | None, usage: str) -> int:
@@ -365,8 +387,7 @@ def review_number(token: str | None, usage: str) -> int:
     return int(match.group(1))
 
 
-def _parse_review_list(tokens: list[str]) -> ReviewList:
-    usage = USAGE["review list"]
+def parse_review_list(tokens: list[str], usage: str) -> ReviewList:
     if not tokens:
         return ReviewList()
     key = _key(tokens[0], usage)
@@ -374,8 +395,7 @@ def _parse_review_list(tokens: list[str]) -> ReviewList:
     return ReviewList(key=key)
 
 
-def _parse_review_done(tokens: list[str]) -> ReviewDone:
-    usage = USAGE["review done"]
+def parse_review_done(tokens: list[str], usage: str) -> ReviewDone:
     number = review_number(tokens[0] if tokens else None, usage)
     return ReviewDone(number=number, notes=_free_text(tokens[1:], usage, what="note", limit=MAX_NOTES))
 
@@ -390,8 +410,7 @@ def incident_number(token: str | None, usage: str) -> int:
     return int(match.group(1))
 
 
-def _parse_declare(tokens: list[str]) -> IncidentDeclare:
-    usage = USAGE["incident declare"]
+def parse_declare(tokens: list[str], usage: str) -> IncidentDeclare:
     key = _key(tokens[0] if tokens else None, usage)
     if len(tokens) < 2:
         raise UsageError("The severity is missing.", usage=usage)
@@ -417,31 +436,24 @@ def _parse_declare(tokens: list[str]) -> IncidentDeclare:
     return IncidentDeclare(key=key, severity=severity, title=title, kind=kind)
 
 
-def _parse_ack(tokens: list[str]) -> IncidentAck:
-    usage = USAGE["incident ack"]
+def parse_ack(tokens: list[str], usage: str) -> IncidentAck:
     number = incident_number(tokens[0] if tokens else None, usage)
     _no_more(tokens[1:], usage)
     return IncidentAck(number)
 
 
-def _parse_resolve(tokens: list[str]) -> IncidentResolve:
-    usage = USAGE["incident resolve"]
+def parse_resolve(tokens: list[str], usage: str) -> IncidentResolve:
     number = incident_number(tokens[0] if tokens else None, usage)
-    resolution = _free_text(tokens[1:], usage, what="resolution", limit=MAX_RESOLUTION)
-    if not resolution:
-        raise UsageError("A resolution is needed: say what was wrong and what fixed it.", usage=usage)
-    return IncidentResolve(number, resolution)
+    return IncidentResolve(number, resolution_text(_joined(tokens[1:]), usage))
 
 
-def _parse_advance(tokens: list[str]) -> InitiativeAdvance:
-    usage = USAGE["initiative advance"]
+def parse_advance(tokens: list[str], usage: str) -> InitiativeAdvance:
     key = _key(tokens[0] if tokens else None, usage)
     _no_more(tokens[1:], usage)
     return InitiativeAdvance(key)
 
 
-def _parse_readiness(tokens: list[str]) -> ReadinessSet:
-    usage = USAGE["readiness"]
+def parse_readiness(tokens: list[str], usage: str) -> ReadinessSet:
     key = _key(tokens[0] if tokens else None, usage)
     if len(tokens) < 2:
         raise UsageError("The dimension is missing.", usage=usage)
@@ -456,8 +468,7 @@ def _parse_readiness(tokens: list[str]) -> ReadinessSet:
     return ReadinessSet(key, dimension, tokens[2].lower() == "ready", evidence)
 
 
-def _parse_governance(tokens: list[str]) -> GovernanceSet:
-    usage = USAGE["governance"]
+def parse_governance(tokens: list[str], usage: str) -> GovernanceSet:
     key = _key(tokens[0] if tokens else None, usage)
     if len(tokens) == 1:
         return GovernanceSet(key)
@@ -472,8 +483,7 @@ def _parse_governance(tokens: list[str]) -> GovernanceSet:
     return GovernanceSet(key, item, value)
 
 
-def _parse_signoff(tokens: list[str]) -> SignOffCommand:
-    usage = USAGE["signoff"]
+def parse_signoff(tokens: list[str], usage: str) -> SignOffCommand:
     key = _key(tokens[0] if tokens else None, usage)
     if len(tokens) < 2:
         raise UsageError("The subject is missing.", usage=usage)
@@ -481,11 +491,9 @@ def _parse_signoff(tokens: list[str]) -> SignOffCommand:
     if subject is None:
         raise UsageError(f"`{_shown(tokens[1])}` is not a sign-off subject. Subjects: "
                          + ", ".join(f"`{form}`" for form in SUBJECT_FORMS) + ".", usage=usage)
-    if len(tokens) < 3 or tokens[2].lower() not in ("approve", "reject"):
-        shown = f"`{_shown(tokens[2])}` is not a decision" if len(tokens) > 2 else "The decision is missing"
-        raise UsageError(f"{shown}: say `approve` or `reject`.", usage=usage)
-    comment = _free_text(tokens[3:], usage, what="comment", limit=MAX_COMMENT)
-    return SignOffCommand(key, subject, Decision(tokens[2].lower()), comment)
+    decision = decision_named(tokens[2] if len(tokens) > 2 else None, usage)
+    comment = comment_text(_joined(tokens[3:]), usage)
+    return SignOffCommand(key, subject, decision, comment)
 
 
 def _kpi_and_value(tokens: list[str], usage: str) -> tuple[str, float]:
@@ -509,54 +517,25 @@ def _kpi_and_value(tokens: list[str], usage: str) -> tuple[str, float]:
     return kpi.name, value
 
 
-def _parse_threshold(tokens: list[str]) -> KpiThresholdSet:
-    usage = USAGE["kpi threshold"]
+def parse_threshold(tokens: list[str], usage: str) -> KpiThresholdSet:
     key = _key(tokens[0] if tokens else None, usage)
     return KpiThresholdSet(key, *_kpi_and_value(tokens, usage))
 
 
-def _parse_record(tokens: list[str]) -> KpiRecord:
-    usage = USAGE["kpi record"]
+def parse_record(tokens: list[str], usage: str) -> KpiRecord:
     key = _key(tokens[0] if tokens else None, usage)
     return KpiRecord(key, *_kpi_and_value(tokens, usage))
 
 
-def _parse_audit(tokens: list[str]) -> AuditShow:
-    usage = USAGE["audit"]
+def parse_audit(tokens: list[str], usage: str) -> AuditShow:
     key = _key(tokens[0] if tokens else None, usage)
     _no_more(tokens[1:], usage)
     return AuditShow(key)
 
 
-def _parse_deviation(tokens: list[str]) -> DeviationLog:
-    usage = USAGE["deviation log"]
+def parse_deviation(tokens: list[str], usage: str) -> DeviationLog:
     key = _key(tokens[0] if tokens else None, usage)
     text = _free_text(tokens[1:], usage, what="text", limit=MAX_EVIDENCE)
     if not text:
         raise UsageError("Say what departed from expected behaviour, however minor.", usage=usage)
     return DeviationLog(key, text)
-
-
-_SINGLE = {
-    "readiness": _parse_readiness,
-    "governance": _parse_governance,
-    "signoff": _parse_signoff,
-    "audit": _parse_audit,
-}
-
-_PARSERS = {
-    "deviation log": _parse_deviation,
-    "initiative advance": _parse_advance,
-    "kpi threshold": _parse_threshold,
-    "kpi record": _parse_record,
-    "incident declare": _parse_declare,
-    "incident ack": _parse_ack,
-    "incident resolve": _parse_resolve,
-    "review list": _parse_review_list,
-    "review done": _parse_review_done,
-    "initiative create": _parse_create,
-    "initiative list": _parse_list,
-    "initiative show": _parse_show,
-    "role assign": _parse_assign,
-    "role unassign": _parse_unassign,
-}

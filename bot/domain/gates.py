@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.escalation import Matrix
 from bot.domain.vocabulary import REQUIRED_ROLES, Role, Stage
 
 STAGE_ORDER = (Stage.READINESS, Stage.HANDOFF, Stage.LAUNCH, Stage.OPERATIONS, Stage.RETIRED)
@@ -30,6 +31,7 @@ SETTABLE_GOVERNANCE_ITEMS = ("use-case", "compliance", "audit-spec")
 
 
 def next_stage(stage: Stage) -> Stage | None:
+    """The stage after this one, or None after the last."""
     index = STAGE_ORDER.index(stage)
     return STAGE_ORDER[index + 1] if index + 1 < len(STAGE_ORDER) else None
 
@@ -57,6 +59,10 @@ class Check:
     holds: bool
     detail: str = ""
     informational: bool = False  # shown, but not required to advance
+    name: str = ""  # what the message module knows the check by (e.g. STAGE_EXIT_SIGNED, to say how to sign it)
+
+
+STAGE_EXIT_SIGNED = "stage-exit-signed"
 
 
 def exit_checklist(facts: GateFacts) -> list[Check]:
@@ -92,10 +98,34 @@ def exit_checklist(facts: GateFacts) -> list[Check]:
                   "some KPIs are outside their thresholds or not recorded")
         checks.append(Check("90-day KPI checkpoint within thresholds", within, detail))
     checks.append(Check(f"Stage exit signed by the business owner ({Role.BUSINESS_OWNER.label})",
-                        facts.stage_exit_signed,
-                        f"`/steward signoff <key> stage-exit approve` while in {facts.stage.value}"))
+                        facts.stage_exit_signed, name=STAGE_EXIT_SIGNED))
     return checks
 
 
 def may_advance(checks: list[Check]) -> bool:
+    """Whether every required check holds (informational ones never stop an advance)."""
     return all(check.holds for check in checks if not check.informational)
+
+
+def unmet(checks: list[Check]) -> list[Check]:
+    """The required checks that do not hold."""
+    return [check for check in checks if not check.holds and not check.informational]
+
+
+@dataclass(frozen=True)
+class GovernanceRecord:
+    """The six items of an initiative's governance record, as facts; the message module words them."""
+
+    texts: dict[str, str]  # the items people set (use-case, compliance, audit-spec) -> what they say
+    owner: str | None  # the business owner's user id
+    thresholds: dict[str, float]  # the thresholds in force (signed baseline)
+    escalation: Matrix  # the escalation matrix in force (severity -> its levels)
+
+    def present(self) -> dict[str, bool]:
+        """Each item in the framework's order: present or missing (the escalation matrix always exists)."""
+        return {"use-case": "use-case" in self.texts, "owner": self.owner is not None,
+                "thresholds": bool(self.thresholds), "escalation": True,
+                "compliance": "compliance" in self.texts, "audit-spec": "audit-spec" in self.texts}
+
+    def missing(self) -> tuple[str, ...]:
+        return tuple(item for item, ok in self.present().items() if not ok)

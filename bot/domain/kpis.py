@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -34,10 +35,6 @@ class Kpi:
     def within(self, value: float, threshold: float) -> bool:
         return value >= threshold if self.direction is Direction.MIN else value <= threshold
 
-    def describe_threshold(self, threshold: float) -> str:
-        sign = "≥" if self.direction is Direction.MIN else "≤"
-        return f"{sign} {threshold:g} {self.unit}".replace(" %", "%")
-
 
 KPIS: dict[str, Kpi] = {k.name: k for k in (
     Kpi("task-completion", "task completion rate", "%", Direction.MIN, 0, 100),
@@ -46,6 +43,15 @@ KPIS: dict[str, Kpi] = {k.name: k for k in (
     Kpi("adoption", "user adoption rate", "%", Direction.MIN, 0, 100),
     Kpi("latency", "decision latency", "s", Direction.MAX, 0, None),
 )}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One measurement as a pipeline sends it."""
+
+    kpi: str
+    value: float
+    at: datetime
 
 
 def kpi_named(name: str) -> Kpi | None:

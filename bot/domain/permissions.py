@@ -4,6 +4,7 @@ from bot.domain.vocabulary import Role
 
 
 def is_admin(user_id: str, admins: frozenset[str]) -> bool:
+    """Steward admins are named in the settings, not by a role on an initiative."""
     return user_id in admins
 
 
@@ -18,4 +19,5 @@ def may_edit_records(user_id: str, admins: frozenset[str], roles: dict[str, str]
 
 
 def roles_held(user_id: str, roles: dict[str, str]) -> list[Role]:
+    """The roles a person holds on an initiative, in the order of its role map."""
     return [Role(role) for role, holder in roles.items() if holder == user_id]

@@ -6,6 +6,7 @@ can be told to fail: the test suite uses it as Slack, and so will the sandbox.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import threading
@@ -165,22 +166,39 @@ class LocalSlack:
                 return fault
         return None
 
-    def _channel_error(self, channel: str | None, *, posting: bool = True) -> str | None:
+    def _channel_error(self, channel: str | None, *, membership: bool = False) -> str | None:
+        """Slack's answer for a channel the bot cannot use this way, or None.
+
+        A private channel the bot is not in does not exist for it (`channel_not_found`). A public one
+        takes posts without membership (chat:write.public) but not ephemerals, file shares or history
+        reads (`not_in_channel`), as Slack's method reference says.
+        """
         info = self.state.channels.get(channel or "")
-        if info is None:
+        if info is None or (info["is_private"] and not info["is_member"]):
             return "channel_not_found"
         if info["archived"]:
             return "is_archived"
-        if posting and not info["is_member"] and info["is_private"]:
+        if membership and not info["is_member"]:
             return "not_in_channel"
         return None
+
+    def _dm_channel(self, channel: str | None) -> str | None:
+        """chat.postMessage to a user id posts in the app's direct message with that person (a D… channel)."""
+        if channel and channel[0] in "UW":
+            dm = "D" + channel[1:]
+            if dm not in self.state.channels:
+                self.state.channels[dm] = {"id": dm, "name": channel, "is_private": True, "is_member": True,
+                                           "archived": False, "is_im": True, "user": channel}
+                self.state.messages.setdefault(dm, [])
+            return dm
+        return channel
 
     def _api_auth_test(self, args):
         return {"ok": True, "url": "http://localhost/", "team": "Local", "user": "steward",
                 "team_id": self.state.team_id, "user_id": self.state.bot_user_id, "bot_id": "BSTEWARD"}
 
     def _api_chat_postMessage(self, args):
-        channel = args.get("channel")
+        channel = self._dm_channel(args.get("channel"))
         error = self._channel_error(channel)
         if error:
             return {"ok": False, "error": error}
@@ -217,6 +235,9 @@ class LocalSlack:
         return {"ok": True, "channel": channel, "ts": ts, "text": message["text"]}
 
     def _api_chat_postEphemeral(self, args):
+        error = self._channel_error(args.get("channel"), membership=True)
+        if error:
+            return {"ok": False, "error": error}
         self.state.ephemerals.append({"channel": args.get("channel"), "user": args.get("user"),
                                       "text": args.get("text"), "blocks": _as_json(args.get("blocks")) or []})
         return {"ok": True, "message_ts": self._next_ts()}
@@ -238,19 +259,21 @@ class LocalSlack:
 
     def _api_conversations_history(self, args):
         channel = args.get("channel")
-        if channel not in self.state.messages:
-            return {"ok": False, "error": "channel_not_found"}
-        top = [m for m in self.state.messages[channel] if "thread_ts" not in m]
-        return {"ok": True, "messages": list(reversed(top)), "has_more": False}
+        error = self._channel_error(channel, membership=True)
+        if error:
+            return {"ok": False, "error": error}
+        top = [m for m in self.state.messages[channel] if "thread_ts" not in m or m["thread_ts"] == m["ts"]]
+        return _page(list(reversed(top)), args)  # newest first, as Slack returns history
 
     def _api_conversations_replies(self, args):
         channel, ts = args.get("channel"), args.get("ts")
-        if channel not in self.state.messages:
-            return {"ok": False, "error": "channel_not_found"}
+        error = self._channel_error(channel, membership=True)
+        if error:
+            return {"ok": False, "error": error}
         thread = [m for m in self.state.messages[channel] if m["ts"] == ts or m.get("thread_ts") == ts]
         if not thread:
             return {"ok": False, "error": "thread_not_found"}
-        return {"ok": True, "messages": thread, "has_more": False}
+        return _page(thread, args)  # oldest first: the parent, then its replies
 
     def _api_users_info(self, args):
         user = args.get("user", "")
@@ -279,6 +302,10 @@ class LocalSlack:
         return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
 
     def _api_files_completeUploadExternal(self, args):
+        if args.get("channel_id"):
+            error = self._channel_error(args.get("channel_id"), membership=True)
+            if error:
+                return {"ok": False, "error": error}
         files = _as_json(args.get("files")) or []
         shared = []
         for item in files:
@@ -309,6 +336,35 @@ class LocalSlack:
         with self.lock:
             self.calls.append(Call("response_url", body, None))
             self.state.responses.append({"id": response_id, **body})
+
+
+MAX_PAGE = 999  # conversations.history and .replies cap `limit` here; the default is 100
+
+
+def _page(messages: list[dict], args: dict) -> dict:
+    """One page of messages as Slack pages them: `oldest`/`latest` bounds, `limit`, and an opaque cursor."""
+    oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+    inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+    within = [m for m in messages
+              if (oldest <= float(m["ts"]) if inclusive else oldest < float(m["ts"]))
+              and (float(m["ts"]) <= latest if inclusive else float(m["ts"]) < latest)]
+    try:
+        limit = max(1, min(int(args.get("limit") or 100), MAX_PAGE))
+    except (TypeError, ValueError):
+        return {"ok": False, "error": "invalid_limit"}
+    cursor = str(args.get("cursor") or "")
+    try:
+        start = int(base64.urlsafe_b64decode(cursor.encode()).decode().removeprefix("offset:")) if cursor else 0
+    except (ValueError, UnicodeDecodeError):
+        return {"ok": False, "error": "invalid_cursor"}
+    page = within[start:start + limit]
+    more = start + limit < len(within)
+    return {"ok": True, "messages": page, "has_more": more,
+            "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
 
 
 def _as_json(value):

@@ -2,64 +2,77 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-
-from sqlmodel import select
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from bot.domain.commands import AuditShow
 from bot.outbox import queue_message
 from bot.services.context import Actor, Services
 from bot.services.lookup import require_initiative
-from messages.render import Message, local_time, mrkdwn_escape, render
-from storage.audit import recent_events
+from bot.services.steps import StepResult, each_row
+from messages import audit as audit_messages
+from messages.render import Message
+from storage import audit
 from storage.db import read_scope, session_scope
-from storage.inserts import insert_ignoring_duplicates
-from storage.models import AuditHead, AuditWitness
+from storage.models import AuditHead
 
-WITNESS_EVENT = "steward_audit_head"
+_WITNESS_KEY = re.compile(r"^witness:(?P<day>\d{4}-\d{2}-\d{2}):(?P<team>[A-Z0-9]{1,32}):(?P<seq>\d{1,12}):"
+                          r"(?P<hash>[0-9a-f]{64})$")
+
+
+@dataclass(frozen=True)
+class WitnessKey:
+    """The outbox key of a witness post: it names the head, so Slack's copy stands without the database.
+
+    The outbox posts the key in the message's metadata; `steward audit verify --slack` reads the head
+    back from there (from messages Steward's own bot user posted), never from the wording.
+    """
+
+    day: date
+    team_id: str
+    seq: int
+    digest: str
+
+    def encode(self) -> str:
+        return f"witness:{self.day.isoformat()}:{self.team_id}:{self.seq}:{self.digest}"
+
+    @classmethod
+    def decode(cls, key: object) -> WitnessKey | None:
+        match = _WITNESS_KEY.match(str(key or ""))
+        if match is None:
+            return None
+        try:
+            day = date.fromisoformat(match["day"])
+        except ValueError:  # 2026-13-05: shaped like a day, but none
+            return None
+        return cls(day, match["team"], int(match["seq"]), match["hash"])
 
 
 def show(services: Services, actor: Actor, command: AuditShow) -> Message:
     with read_scope(services.engine) as session:
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
-        events = recent_events(session, team_id=actor.team_id, target=initiative.key, limit=20)
-    lines = []
-    for event in events:
-        payload = json.loads(event.payload)
-        details = ", ".join(f"{k}={v}" for k, v in payload.items() if v not in (None, "", [], {}) and k != "matrix")
-        who = f"<@{event.actor}>" if event.actor.startswith(("U", "W")) else event.actor
-        lines.append(f"`#{event.seq}` {local_time(event.created_at, initiative.timezone, '%d %b %H:%M')} {who} "
-                     f"*{event.action}* {mrkdwn_escape(details)[:180]}")
-    return render("incident_note", text=f"Audit trail of {initiative.key}",
-                  line=f"*Latest audit events of `{initiative.key}`* (newest first)\n" + "\n".join(lines or ["none"]),
-                  context_line="Every event is chained by hash to the one before; `steward audit verify` checks the "
-                               "chain and `steward audit export` writes it out.")
+        events = audit.recent_events(session=session, team_id=actor.team_id, target=initiative.key, limit=20)
+    return audit_messages.trail(initiative, events)
 
 
-def post_witnesses(engine, channel_id: str | None, *, now: datetime) -> int:
+def post_witnesses(services: Services, *, now: datetime) -> StepResult:
     """Once a day, post each workspace's chain head (count and latest hash) to the audit channel."""
+    result = StepResult("witnesses")
+    channel_id = services.settings.steward_audit_channel
     if not channel_id:
-        return 0
-    posted = 0
-    with read_scope(engine) as session:
-        heads = list(session.exec(select(AuditHead)))
-    for head in heads:
-        if head.seq == 0:
-            continue
-        with session_scope(engine) as session:
+        return result
+    with read_scope(services.engine) as session:
+        heads = audit.heads(session=session)
+
+    def witness(head: AuditHead) -> bool:
+        with session_scope(services.engine) as session:
             day = now.date()
-            witness_id = insert_ignoring_duplicates(session=session, model=AuditWitness, values=dict(
-                team_id=head.team_id, day=day, seq=head.seq, hash=head.hash, channel_id=channel_id, created_at=now,
-            ), conflict=["team_id", "day"])
-            if witness_id is None:
-                continue  # today's head was already witnessed
-            message = render("incident_note", text=f"Steward audit chain head: {head.seq} events, {head.hash}",
-                             line=f":lock: Audit chain head of workspace {head.team_id} on {day.isoformat()}: "
-                                  f"*{head.seq}* events, latest hash `{head.hash}`.",
-                             context_line="Posted daily so that a rewritten history no longer matches what this "
-                                          "channel holds. `steward audit verify` compares them.")
-            queue_message(session, team_id=head.team_id, key=f"witness:{day.isoformat()}", channel_id=channel_id,
-                          message=message, purpose="audit.witness", at=now)
-            posted += 1
-    return posted
+            if audit.add_witness(session=session, head=head, day=day, channel_id=channel_id, at=now) is None:
+                return False  # today's head was already witnessed
+            key = WitnessKey(day, head.team_id, head.seq, head.hash)
+            message = audit_messages.witness(team_id=head.team_id, day=day, seq=head.seq, digest=head.hash)
+            return queue_message(session=session, team_id=head.team_id, key=key.encode(), channel_id=channel_id,
+                                 message=message, purpose="audit.witness", at=now)
+
+    return each_row(result, heads, lambda head: f"workspace {head.team_id}", witness)

@@ -6,12 +6,12 @@ from datetime import date
 from functools import cache
 
 from bot.domain.cadence import NonWorkingDay, Schedule, weekend
-from bot.domain.vocabulary import Stage
 from storage.models import Initiative
 
 
 @cache
 def non_working_days(country: str | None) -> NonWorkingDay:
+    """Return the rule for days a prompt does not post on: weekends, and the country's public holidays."""
     if not country:
         return weekend
     import holidays
@@ -26,6 +26,6 @@ def non_working_days(country: str | None) -> NonWorkingDay:
 
 def schedule_for(initiative: Initiative) -> Schedule:
     """The cadence's view of an initiative."""
-    return Schedule(stage=Stage(initiative.stage), stage_entered_at=initiative.stage_entered_at,
+    return Schedule(stage=initiative.stage, stage_entered_at=initiative.stage_entered_at,
                     timezone=initiative.timezone, launch_date=initiative.launch_date,
                     non_working=non_working_days(initiative.holiday_country))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
 from sqlmodel import Session
 
 from bot.domain import permissions
-from bot.domain.commands import IncidentAck, IncidentDeclare, IncidentResolve
+from bot.domain.commands import MAX_RESOLUTION, IncidentAck, IncidentDeclare, IncidentResolve
 from bot.domain.escalation import (
     IncidentEvent,
     IncidentKind,
@@ -30,17 +30,18 @@ from bot.domain.escalation import (
     transition,
 )
 from bot.domain.vocabulary import Role
-from bot.errors import Conflict, NotFound, PermissionDenied
+from bot.errors import Conflict, NotFound, PermissionDenied, RefusedAttempt
 from bot.outbox import queue_message
 from bot.services.context import Actor, Services
 from bot.services.lookup import require_initiative
-from messages.render import Message, duration, local_time, mrkdwn_escape, render, render_view
+from bot.services.steps import StepResult, each_row
+from messages import incidents as incident_messages
+from messages.render import Message
 from storage import counters, incidents, repository
 from storage.audit import append_event
 from storage.db import read_scope, session_scope
 from storage.models import Incident, Initiative
 
-log = logging.getLogger(__name__)
 POSTMORTEM_SEVERITIES = (Severity.SEV1, Severity.SEV2)
 
 
@@ -53,7 +54,7 @@ def ladder(incident: Incident) -> tuple[Level, ...]:
 
 
 def state_of(incident: Incident) -> IncidentState:
-    return IncidentState(severity=Severity(incident.severity), status=IncidentStatus(incident.status),
+    return IncidentState(severity=Severity(incident.severity), status=incident.status,
                          declared_at=incident.declared_at, levels=ladder(incident),
                          level_reached=incident.level_reached, acknowledged_at=incident.acknowledged_at,
                          status_requests=incident.status_requests)
@@ -65,22 +66,21 @@ def declare(services: Services, actor: Actor, command: IncidentDeclare) -> Messa
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
         incident = open_incident(session, services, initiative, severity=command.severity, kind=command.kind,
                                  title=command.title, declared_by=actor.user_id, now=actor.now)
-        who = ", ".join(f"the {role.label}" for role in ladder(incident)[0].roles)
+        reply = incident_messages.declared_reply(incident, key=initiative.key, first_level=ladder(incident)[0].roles)
     services.notify_outbox()
-    return render("incident_declared_reply", incident=incident, key=initiative.key, first_level=who)
+    return reply
 
 
 def open_incident(session: Session, services: Services, initiative: Initiative, *, severity: Severity,
                   kind: IncidentKind, title: str, declared_by: str, now: datetime, kpi: str | None = None) -> Incident:
     """Write the incident with its frozen ladder, its root message and level 1's page (caller's transaction)."""
     levels = levels_for(services.escalation.matrix_for(initiative.key), severity, kind)
-    incident = Incident(team_id=initiative.team_id, initiative_id=initiative.id, severity=severity.value,
-                        kind=kind.value, title=title, declared_by=declared_by, declared_at=now,
-                        channel_id=initiative.channel_id, levels=json.dumps(matrix_to_data(levels)), kpi=kpi,
-                        number=counters.next_number(session=session, team_id=initiative.team_id, name="incident"))
-    session.add(incident)
-    session.flush()
-    append_event(session, team_id=initiative.team_id, actor=declared_by, action="incident.declared",
+    incident = incidents.add(session=session, incident=Incident(
+        team_id=initiative.team_id, initiative_id=initiative.id, severity=severity.value, kind=kind.value,
+        title=title, declared_by=declared_by, declared_at=now, channel_id=initiative.channel_id,
+        levels=json.dumps(matrix_to_data(levels)), kpi=kpi,
+        number=counters.next_number(session=session, team_id=initiative.team_id, name="incident")))
+    append_event(session=session, team_id=initiative.team_id, actor=declared_by, action="incident.declared",
                  target=initiative.key,
                  payload={"incident": f"INC{incident.number}", "severity": incident.severity, "kind": incident.kind,
                           "title": incident.title, "kpi": kpi, "matrix": json.loads(incident.levels)}, at=now)
@@ -91,43 +91,43 @@ def open_incident(session: Session, services: Services, initiative: Initiative, 
     session.add(incident)
     session.flush()
     # The root goes first: every page is a reply in its thread.
-    queue_message(session, team_id=initiative.team_id, key=root_key(incident), channel_id=incident.channel_id,
+    queue_message(session=session, team_id=initiative.team_id, key=root_key(incident), channel_id=incident.channel_id,
                   message=_root(incident, initiative), purpose="incident.root", initiative_id=initiative.id,
                   subject_id=incident.id, at=now)
     _carry_out(session, incident, initiative, outcome.effects, now, by_hand=None)
     return incident
 
 
-def note_in_thread(session: Session, incident: Incident, initiative: Initiative, name: str, line: str,
+def note_in_thread(session: Session, incident: Incident, initiative: Initiative, name: str, message: Message,
                    now: datetime) -> None:
-    """A reply in the incident's thread (a KPI back within threshold, for instance)."""
-    _note(session, incident, initiative, name, line, now)
+    """Queue a reply in the incident's thread (a KPI back within threshold, for instance), once per name."""
+    queue_message(session=session, team_id=incident.team_id, key=f"incident:{incident.id}:{name}",
+                  channel_id=incident.channel_id, message=message, purpose=f"incident.{name}",
+                  thread_key=root_key(incident), initiative_id=initiative.id, subject_id=incident.id, at=now)
 
 
-def escalate_due(engine, *, now: datetime) -> int:
-    """Carry out every escalation step due at `now`; returns how many incidents moved."""
-    moved = 0
-    with read_scope(engine) as session:
-        due_ids = [incident.id for incident in incidents.due(session, now=now)]
-    for incident_id in due_ids:
-        try:
-            with session_scope(engine) as session:
-                incident = session.get(Incident, incident_id)
-                if incident.next_escalation_at is None or incident.next_escalation_at > now:
-                    continue  # another sweep or a click got here first
-                initiative = session.get(Initiative, incident.initiative_id)
-                if _advance(session, incident, initiative, now, force_next=False, by_hand=None):
-                    moved += 1
-        except Exception:
-            log.exception("escalating incident %s failed; it stays due", incident_id)
-    return moved
+def escalate_due(services: Services, *, now: datetime) -> StepResult:
+    """Carry out every escalation step due at `now`, each incident on its own; `done` counts incidents moved."""
+    with read_scope(services.engine) as session:
+        due = [(incident.id, incident.number) for incident in incidents.due(session=session, now=now)]
+    return each_row(StepResult("escalations"), due, lambda row: f"incident {row[0]} (INC{row[1]})",
+                    lambda row: _escalate_one(services, row[0], now))
+
+
+def _escalate_one(services: Services, incident_id: int, now: datetime) -> bool:
+    with session_scope(services.engine) as session:
+        incident = incidents.get(session=session, incident_id=incident_id)
+        if incident.next_escalation_at is None or incident.next_escalation_at > now:
+            return False  # another sweep or a click got here first
+        initiative = repository.initiative_by_id(session=session, initiative_id=incident.initiative_id)
+        return _advance(session, incident, initiative, now, force_next=False, by_hand=None)
 
 
 def _advance(session: Session, incident: Incident, initiative: Initiative, now: datetime, *, force_next: bool,
              by_hand: str | None) -> bool:
     roles = repository.active_roles(session=session, initiative_id=initiative.id)
     outcome = plan(state_of(incident), roles, now, force_next=force_next)
-    if not incidents.fenced_update(session, incident=incident, level_reached=outcome.level_reached,
+    if not incidents.fenced_update(session=session, incident=incident, level_reached=outcome.level_reached,
                                    status_requests=outcome.status_requests, next_escalation_at=outcome.next_at):
         return False
     _carry_out(session, incident, initiative, outcome.effects, now, by_hand=by_hand)
@@ -141,72 +141,68 @@ def _carry_out(session: Session, incident: Incident, initiative: Initiative, eff
     levels = ladder(incident)
     for effect in effects:
         if isinstance(effect, PageLevel):
-            has_next = effect.level.number < len(levels)
-            message = render("incident_page", incident=incident, page=effect, has_next=has_next, by_hand=by_hand)
-            queue_message(session, team_id=incident.team_id, key=f"incident:{incident.id}:level:{effect.level.number}",
-                          channel_id=incident.channel_id, message=message, purpose="incident.page",
-                          thread_key=root_key(incident), initiative_id=initiative.id, subject_id=incident.id, at=now)
-            append_event(session, team_id=incident.team_id, actor=by_hand or "steward", action="incident.escalated",
-                         target=initiative.key,
+            message = incident_messages.page(incident, effect, has_next=effect.level.number < len(levels),
+                                             by_hand=by_hand)
+            queue_message(session=session, team_id=incident.team_id,
+                          key=f"incident:{incident.id}:level:{effect.level.number}", channel_id=incident.channel_id,
+                          message=message, purpose="incident.page", thread_key=root_key(incident),
+                          initiative_id=initiative.id, subject_id=incident.id, at=now)
+            append_event(session=session, team_id=incident.team_id, actor=by_hand or "steward",
+                         action="incident.escalated", target=initiative.key,
                          payload={"incident": f"INC{incident.number}", "level": effect.level.number,
                                   "paged": [user for _, user in effect.holders],
                                   "vacant": [role.value for role in effect.vacant], "early": effect.early},
                          at=now)
         elif isinstance(effect, RequestStatusUpdate):
-            minutes = int((now - incident.acknowledged_at).total_seconds() // 60)
-            line = (f":hourglass_flowing_sand: INC{incident.number} has been acknowledged for {minutes} min and is "
-                    f"not resolved. <@{incident.acknowledged_by}>, please post a status update in this thread.")
-            message = render("incident_note", text=f"INC{incident.number}: status update requested", line=line,
-                             context_line=None)
-            queue_message(session, team_id=incident.team_id, key=f"incident:{incident.id}:status:{effect.number}",
-                          channel_id=incident.channel_id, message=message, purpose="incident.status_request",
-                          thread_key=root_key(incident), initiative_id=initiative.id, subject_id=incident.id, at=now)
+            message = incident_messages.status_update_requested(incident, since_ack=now - incident.acknowledged_at)
+            queue_message(session=session, team_id=incident.team_id,
+                          key=f"incident:{incident.id}:status:{effect.number}", channel_id=incident.channel_id,
+                          message=message, purpose="incident.status_request", thread_key=root_key(incident),
+                          initiative_id=initiative.id, subject_id=incident.id, at=now)
 
 
 def _root(incident: Incident, initiative: Initiative) -> Message:
-    return render("incident_root", incident=incident, initiative=initiative, level_count=len(ladder(incident)))
+    return incident_messages.root(incident, initiative, level_count=len(ladder(incident)))
 
 
 def _queue_root_update(session: Session, incident: Incident, initiative: Initiative, now: datetime) -> None:
-    queue_message(session, team_id=incident.team_id, key=f"{root_key(incident)}:v{incident.version}",
+    queue_message(session=session, team_id=incident.team_id, key=f"{root_key(incident)}:v{incident.version}",
                   channel_id=incident.channel_id, message=_root(incident, initiative), purpose="incident.root_update",
                   method="chat.update", target_key=root_key(incident), initiative_id=initiative.id,
                   subject_id=incident.id, at=now)
 
 
 def _load(session: Session, actor: Actor, number: int) -> tuple[Incident, Initiative, dict[str, str]]:
-    incident = incidents.by_number(session, team_id=actor.team_id, number=number)
+    incident = incidents.by_number(session=session, team_id=actor.team_id, number=number)
     if incident is None:
-        raise NotFound(f"There is no incident INC{number} in this workspace.")
-    initiative = session.get(Initiative, incident.initiative_id)
+        raise NotFound(incident_messages.no_such_incident(number))
+    initiative = repository.initiative_by_id(session=session, initiative_id=incident.initiative_id)
     roles = repository.active_roles(session=session, initiative_id=initiative.id)
     return incident, initiative, roles
 
 
-def _require_role(services: Services, actor: Actor, incident: Incident, initiative: Initiative,
-                  roles: dict[str, str], verb: str) -> list[Role]:
+def _require_role(actor: Actor, incident: Incident, initiative: Initiative, roles: dict[str, str],
+                  verb: str) -> list[Role]:
+    """Return the roles the person holds on the initiative; refuse (and leave a trace) when none."""
     held = permissions.roles_held(actor.user_id, roles)
     if not held:
-        with session_scope(services.engine) as session:
-            append_event(session, team_id=actor.team_id, actor=actor.user_id, action=f"incident.{verb}_refused",
-                         target=initiative.key, payload={"incident": f"INC{incident.number}"}, at=actor.now)
-        raise PermissionDenied(f"Only people holding a role on `{initiative.key}` can {verb} INC{incident.number}. "
-                               f"`/steward initiative show {initiative.key}` lists them.")
+        raise PermissionDenied(
+            incident_messages.only_role_holders(key=initiative.key, verb=verb, number=incident.number),
+            attempt=RefusedAttempt(f"incident.{verb}_refused", initiative.key, {"incident": f"INC{incident.number}"}))
     return held
 
 
 @contextmanager
-def _changing(services: Services, actor: Actor, number: int, event: IncidentEvent, verb: str):
-    """Authorize a person for an incident, then yield it with its next status in a fresh transaction."""
+def _changing(services: Services, actor: Actor, number: int, event: IncidentEvent,
+              verb: str) -> Iterator[tuple[Session, Incident, Initiative, dict[str, str], list[Role], IncidentStatus]]:
+    """Authorize a person for an incident, then yield it with its next status in a transaction."""
     with session_scope(services.engine) as session:
         incident, initiative, roles = _load(session, actor, number)
-    held = _require_role(services, actor, incident, initiative, roles, verb)
-    with session_scope(services.engine) as session:
-        incident = session.get(Incident, incident.id)
+        held = _require_role(actor, incident, initiative, roles, verb)
         try:
-            status = transition(IncidentStatus(incident.status), event)
+            status = transition(incident.status, event)
         except InvalidTransition:
-            raise Conflict(_already(incident, initiative)) from None
+            raise Conflict(incident_messages.already_done(incident, timezone=initiative.timezone)) from None
         yield session, incident, initiative, roles, held, status
 
 
@@ -217,144 +213,104 @@ def acknowledge(services: Services, actor: Actor, command: IncidentAck) -> Messa
         acknowledged = IncidentState(severity=Severity(incident.severity), status=status,
                                      declared_at=incident.declared_at, levels=ladder(incident),
                                      level_reached=incident.level_reached, acknowledged_at=actor.now)
-        if not incidents.fenced_update(session, incident=incident, status=status.value,
+        if not incidents.fenced_update(session=session, incident=incident, status=status,
                                        acknowledged_by=actor.user_id, acknowledged_at=actor.now, status_requests=0,
                                        next_escalation_at=next_action_at(acknowledged, incident.level_reached, 0)):
-            raise Conflict(f"INC{incident.number} changed a moment ago; look at its thread and try again.")
-        waited = duration(actor.now - incident.declared_at)
-        line = f":eyes: Acknowledged by <@{actor.user_id}> after {waited}. Escalation stopped."
-        _note(session, incident, initiative, "ack", line, actor.now)
+            raise Conflict(incident_messages.changed_meanwhile(incident.number))
+        waited = actor.now - incident.declared_at
+        note_in_thread(session, incident, initiative, "ack",
+                       incident_messages.acknowledged_note(incident, by=actor.user_id, waited=waited), actor.now)
         _queue_root_update(session, incident, initiative, actor.now)
-        append_event(session, team_id=actor.team_id, actor=actor.user_id, action="incident.acknowledged",
+        append_event(session=session, team_id=actor.team_id, actor=actor.user_id, action="incident.acknowledged",
                      target=initiative.key, payload={"incident": f"INC{incident.number}",
                                                      "roles": [r.value for r in held],
                                                      "level_reached": incident.level_reached}, at=actor.now)
+        reply = incident_messages.acknowledged_reply(incident, waited=waited)
     services.notify_outbox()
-    return render("incident_note", text=f"INC{incident.number} acknowledged",
-                  line=f":eyes: You acknowledged INC{incident.number} after {waited}; escalation stopped.",
-                  context_line=f"Resolve it with `/steward incident resolve INC{incident.number} ...` or the Resolve "
-                               "button.")
+    return reply
 
 
 def resolve(services: Services, actor: Actor, command: IncidentResolve) -> Message:
     """Close the incident with its resolution; a sev1/sev2 logs a deviation and asks for a postmortem."""
     with _changing(services, actor, command.number, IncidentEvent.RESOLVE, "resolve") as (
             session, incident, initiative, roles, held, status):
-        if not incidents.fenced_update(session, incident=incident, status=status.value, resolved_by=actor.user_id,
+        if not incidents.fenced_update(session=session, incident=incident, status=status, resolved_by=actor.user_id,
                                        resolved_at=actor.now, resolution=command.resolution, next_escalation_at=None):
-            raise Conflict(f"INC{incident.number} changed a moment ago; look at its thread and try again.")
-        took = duration(actor.now - incident.declared_at)
-        line = f":white_check_mark: Resolved by <@{actor.user_id}> after {took}."
+            raise Conflict(incident_messages.changed_meanwhile(incident.number))
+        took = actor.now - incident.declared_at
         postmortem = Severity(incident.severity) in POSTMORTEM_SEVERITIES
-        context_line = None
         if postmortem:
-            incidents.add_deviation(session, team_id=actor.team_id, initiative_id=initiative.id,
-                                    text=f"{incident.severity.upper()} INC{incident.number}: {incident.title}. "
-                                         f"Resolution: {command.resolution}",
+            incidents.add_deviation(session=session, team_id=actor.team_id, initiative_id=initiative.id,
+                                    text=incident_messages.postmortem_deviation(incident,
+                                                                                resolution=command.resolution),
                                     by=actor.user_id, at=actor.now, incident_id=incident.id)
-            owner = roles.get(Role.BUSINESS_OWNER)
-            addressee = f"<@{owner}>" if owner else "Business owner (vacant: assign one)"
-            context_line = (f"{addressee}: a {incident.severity} needs a postmortem sign-off: "
-                            f"`/steward signoff {initiative.key} postmortem:INC{incident.number} approve|reject "
-                            f"[comment]`. A deviation was logged.")
-        button = ({"action_id": "signoff_open", "text": "Sign off postmortem",
-                   "value": f"{initiative.key}|postmortem:INC{incident.number}"} if postmortem else None)
-        _note(session, incident, initiative, "resolved", line, actor.now, context_line=context_line,
-              quote=command.resolution, button=button)
+        note = incident_messages.resolved_note(incident, key=initiative.key, by=actor.user_id, took=took,
+                                               resolution=command.resolution, postmortem=postmortem,
+                                               owner=roles.get(Role.BUSINESS_OWNER))
+        note_in_thread(session, incident, initiative, "resolved", note, actor.now)
         _queue_root_update(session, incident, initiative, actor.now)
-        append_event(session, team_id=actor.team_id, actor=actor.user_id, action="incident.resolved",
+        append_event(session=session, team_id=actor.team_id, actor=actor.user_id, action="incident.resolved",
                      target=initiative.key, payload={"incident": f"INC{incident.number}",
                                                      "roles": [r.value for r in held],
                                                      "resolution": command.resolution,
                                                      "postmortem_requested": postmortem}, at=actor.now)
+        reply = incident_messages.resolved_reply(incident, took=took)
     services.notify_outbox()
-    return render("incident_note", text=f"INC{incident.number} resolved",
-                  line=f":white_check_mark: You resolved INC{incident.number} after {took}.", context_line=None)
+    return reply
 
 
-def resolve_form(services: Services, actor: Actor, number: int, *, max_length: int) -> dict:
+def resolve_form(services: Services, actor: Actor, number: int) -> dict:
     """The modal asking for a resolution; the person's channel rides along for the reply."""
     with read_scope(services.engine) as session:
-        incident = incidents.by_number(session, team_id=actor.team_id, number=number)
-    if incident is None:
-        raise NotFound(f"INC{number} does not exist any more.")
-    view = render_view("incident_resolve_modal", incident=incident, max_length=max_length)
-    view["private_metadata"] = f"INC{incident.number}|{actor.channel_id or ''}"
-    return view
+        incident = incidents.by_number(session=session, team_id=actor.team_id, number=number)
+        if incident is None:
+            raise NotFound(incident_messages.gone(number))
+        return incident_messages.resolve_form(incident, channel_id=actor.channel_id, max_length=MAX_RESOLUTION)
 
 
 def escalate_now(services: Services, actor: Actor, number: int, seen_level: int) -> Message:
     """Page the next level at once; a click made on a stale message (an older level) does nothing."""
     with session_scope(services.engine) as session:
         incident, initiative, roles = _load(session, actor, number)
-    _require_role(services, actor, incident, initiative, roles, "escalate")
-    with session_scope(services.engine) as session:
-        incident = session.get(Incident, incident.id)
-        if incident.status != IncidentStatus.OPEN:
-            raise Conflict(f"INC{number} is {incident.status}; escalation has stopped.")
+        _require_role(actor, incident, initiative, roles, "escalate")
+        if incident.status is not IncidentStatus.OPEN:
+            raise Conflict(incident_messages.escalation_stopped(number, incident.status))
         if incident.level_reached != seen_level or seen_level >= len(ladder(incident)):
-            raise Conflict(f"INC{number} is already at level {incident.level_reached}; nothing more was paged.")
+            raise Conflict(incident_messages.already_at_level(number, incident.level_reached))
         if not _advance(session, incident, initiative, actor.now, force_next=True, by_hand=actor.user_id):
-            raise Conflict(f"INC{number} changed a moment ago; look at its thread.")
+            raise Conflict(incident_messages.escalation_raced(number))
         reached = incident.level_reached
     services.notify_outbox()
-    return render("incident_note", text=f"INC{number} escalated",
-                  line=f":mega: INC{number} escalated to level {reached}.", context_line=None)
-
-
-def _already(incident: Incident, initiative: Initiative) -> str:
-    if incident.status == IncidentStatus.RESOLVED:
-        return (f"INC{incident.number} was already resolved by <@{incident.resolved_by}> on "
-                f"{local_time(incident.resolved_at, initiative.timezone)}.")
-    return (f"INC{incident.number} was already acknowledged by <@{incident.acknowledged_by}> on "
-            f"{local_time(incident.acknowledged_at, initiative.timezone)}.")
-
-
-def _note(session: Session, incident: Incident, initiative: Initiative, name: str, line: str, now: datetime, *,
-          context_line: str | None = None, quote: str | None = None, button: dict | None = None) -> None:
-    if quote:
-        line += "\n>" + mrkdwn_escape(quote).replace("\n", "\n>")
-    message = render("incident_note", text=f"INC{incident.number}: {name}", line=line, context_line=context_line,
-                     button=button)
-    queue_message(session, team_id=incident.team_id, key=f"incident:{incident.id}:{name}",
-                  channel_id=incident.channel_id, message=message, purpose=f"incident.{name}",
-                  thread_key=root_key(incident), initiative_id=initiative.id, subject_id=incident.id, at=now)
+    return incident_messages.escalated_reply(number, level=reached)
 
 
 def page_still_wanted(session: Session, row) -> bool:
     """Outbox check: an acknowledgement or resolution cancels pages already queued."""
-    incident = session.get(Incident, row.subject_id)
-    return incident is not None and incident.status == IncidentStatus.OPEN
+    incident = incidents.get(session=session, incident_id=row.subject_id)
+    return incident is not None and incident.status is IncidentStatus.OPEN
 
 
 def status_request_still_wanted(session: Session, row) -> bool:
-    incident = session.get(Incident, row.subject_id)
-    return incident is not None and incident.status == IncidentStatus.ACKNOWLEDGED
+    incident = incidents.get(session=session, incident_id=row.subject_id)
+    return incident is not None and incident.status is IncidentStatus.ACKNOWLEDGED
 
 
 def root_update_still_wanted(session: Session, row) -> bool:
     """Only the newest picture of the incident is worth sending; older queued updates are dropped."""
-    incident = session.get(Incident, row.subject_id)
+    incident = incidents.get(session=session, incident_id=row.subject_id)
     return incident is not None and row.key.endswith(f":v{incident.version}")
 
 
 def record_root_posted(session: Session, row, ts: str, now: datetime) -> None:
-    incident = session.get(Incident, row.subject_id)
-    if incident is not None and incident.root_ts is None:
-        incident.root_ts = ts
-        session.add(incident)
+    incidents.record_root_ts(session=session, incident_id=row.subject_id, ts=ts)
 
 
 def summary_lines(session: Session, initiative: Initiative) -> list[str]:
     """Incident numbers a business owner asks for: counts and median times to acknowledge and resolve."""
-    rows = incidents.for_initiative(session, initiative_id=initiative.id)
+    rows = incidents.for_initiative(session=session, initiative_id=initiative.id)
     if not rows:
         return []
-    open_ones = [i for i in rows if i.status != IncidentStatus.RESOLVED]
-    to_ack = [i.acknowledged_at - i.declared_at for i in rows if i.acknowledged_at]
-    to_resolve = [i.resolved_at - i.declared_at for i in rows if i.resolved_at]
-    lines = [f"*Incidents*: {len(rows)} declared, {len(open_ones)} not resolved · median time to acknowledge "
-             f"{duration(median(to_ack))} · median time to resolve {duration(median(to_resolve))}"]
-    for incident in open_ones[-5:]:
-        lines.append(f"• INC{incident.number} {incident.severity} {incident.status}: {mrkdwn_escape(incident.title)}")
-    return lines
+    return incident_messages.summary_lines(
+        declared=len(rows), unresolved=[i for i in rows if i.status is not IncidentStatus.RESOLVED],
+        median_to_ack=median([i.acknowledged_at - i.declared_at for i in rows if i.acknowledged_at]),
+        median_to_resolve=median([i.resolved_at - i.declared_at for i in rows if i.resolved_at]))

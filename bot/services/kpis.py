@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.domain.commands import KpiRecord, KpiThresholdSet
 from bot.domain.escalation import IncidentKind, Severity
-from bot.domain.kpis import KPIS, BreachAction, KpiStanding, breach_action, standings
+from bot.domain.kpis import KPIS, BreachAction, KpiStanding, Reading, breach_action, standings
 from bot.domain.vocabulary import Role, Stage
+from bot.errors import NotFound, PermissionDenied
 from bot.outbox import queue_message
 from bot.services import incidents as incident_flows
 from bot.services.context import Actor, Services
 from bot.services.lookup import require_initiative, require_record_keeper
-from messages.render import Message, render
+from bot.services.steps import StepResult, each_row
+from messages import kpis as kpi_messages
+from messages.render import Message
 from storage import incidents as incident_rows
-from storage import records, repository, thresholds
+from storage import kpis as kpi_rows
+from storage import records, repository, thresholds, tokens
 from storage.audit import append_event
 from storage.db import read_scope, session_scope
-from storage.models import Initiative, KpiMeasurement, KpiThreshold
+from storage.models import Initiative, KpiMeasurement
+
+# Only these stages watch for KPI silence: before launch there is nothing in production to measure.
+WATCHED_STAGES = (Stage.LAUNCH, Stage.OPERATIONS)
+CHART_DAYS = 90
 
 
 def thresholds_in_force(session: Session, initiative: Initiative) -> dict[str, float]:
@@ -28,9 +37,8 @@ def thresholds_in_force(session: Session, initiative: Initiative) -> dict[str, f
 
 
 def current_standings(session: Session, initiative: Initiative, until: datetime | None = None) -> list[KpiStanding]:
-    latest = records.latest_measurements(session, initiative_id=initiative.id, until=until)
+    latest = records.latest_measurements(session=session, initiative_id=initiative.id, until=until)
     return standings(thresholds_in_force(session, initiative), {k: m.value for k, m in latest.items()})
-
 
 
 def set_threshold(services: Services, actor: Actor, command: KpiThresholdSet) -> Message:
@@ -40,21 +48,17 @@ def set_threshold(services: Services, actor: Actor, command: KpiThresholdSet) ->
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
         require_record_keeper(session, user_id=actor.user_id, admins=services.settings.steward_admins,
                               initiative=initiative, what="propose thresholds")
-        session.add(KpiThreshold(team_id=actor.team_id, initiative_id=initiative.id, kpi=kpi.name, value=command.value,
-                                 set_by=actor.user_id, set_at=actor.now))
+        kpi_rows.propose_threshold(session=session, team_id=actor.team_id, initiative_id=initiative.id, kpi=kpi.name,
+                                   value=command.value, by=actor.user_id, at=actor.now)
         in_force = thresholds_in_force(session, initiative).get(kpi.name)
-        append_event(session, team_id=actor.team_id, actor=actor.user_id, action="kpi.threshold_proposed",
+        append_event(session=session, team_id=actor.team_id, actor=actor.user_id, action="kpi.threshold_proposed",
                      target=initiative.key, payload={"kpi": kpi.name, "value": command.value, "in_force": in_force},
                      at=actor.now)
-    now_line = f" (in force now: {kpi.describe_threshold(in_force)})" if in_force is not None else ""
-    return render("incident_note", text=f"{kpi.label} threshold proposed",
-                  line=f":straight_ruler: Proposed the {kpi.label} threshold {kpi.describe_threshold(command.value)} "
-                       f"for `{initiative.key}`{now_line}.",
-                  context_line=f"It is in force once the business owner signs the baseline: `/steward signoff "
-                               f"{initiative.key} baseline approve`.")
+    return kpi_messages.threshold_proposed(kpi, key=command.key, value=command.value, in_force=in_force)
 
 
 def record_measurement(services: Services, actor: Actor, command: KpiRecord) -> Message:
+    """Record a value typed in Slack and say where it stands against the threshold in force."""
     kpi = KPIS[command.kpi]
     with session_scope(services.engine) as session:
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
@@ -64,22 +68,37 @@ def record_measurement(services: Services, actor: Actor, command: KpiRecord) -> 
                         source="slack")
         standing = next(s for s in current_standings(session, initiative) if s.kpi.name == kpi.name)
     services.notify_outbox()
-    verdict = ("no threshold in force yet" if standing.within is None else
-               "within threshold" if standing.within else "*outside* threshold")
-    return render("incident_note", text=f"{kpi.label} recorded",
-                  line=f":bar_chart: Recorded {kpi.label} = {command.value:g} {kpi.unit} for `{initiative.key}`: "
-                       f"{verdict}.", context_line=None)
+    return kpi_messages.recorded(standing, key=command.key, value=command.value)
+
+
+def ingest(services: Services, *, token: str, key: str, readings: Sequence[Reading],
+           now: datetime) -> dict[str, bool | None]:
+    """Record a pipeline's readings and return each KPI's standing; refuse an unknown token or another's initiative."""
+    with session_scope(services.engine) as session:
+        row = tokens.find_active(session=session, token=token)
+        if row is None:
+            raise NotFound("unknown or revoked token")
+        initiative = repository.get_initiative(session=session, team_id=row.team_id, key=key)
+        if initiative is None or initiative.id != row.initiative_id:
+            raise PermissionDenied(f"this token is not for initiative {key!r}")
+        actor = f"api:{row.prefix}"
+        for reading in sorted(readings, key=lambda r: r.at):
+            add_measurement(session, services, initiative, reading.kpi, reading.value, at=reading.at, by=actor,
+                            source="api")
+        append_event(session=session, team_id=initiative.team_id, actor=actor, action="kpi.ingested",
+                     target=initiative.key, payload={"count": len(readings)}, at=now)
+        standing = {s.kpi.name: s.within for s in current_standings(session, initiative)}
+    services.notify_outbox()
+    return standing
 
 
 def add_measurement(session: Session, services: Services, initiative: Initiative, kpi: str, value: float, *,
                     at: datetime, by: str, source: str) -> KpiMeasurement:
     """Append a measurement; a breach of a threshold in force logs a deviation and opens one incident."""
-    previous = records.latest_measurements(session, initiative_id=initiative.id, until=at).get(kpi)
-    measurement = KpiMeasurement(team_id=initiative.team_id, initiative_id=initiative.id, kpi=kpi, value=value,
-                                 measured_at=at, recorded_by=by, source=source, created_at=at)
-    session.add(measurement)
-    session.flush()
-    append_event(session, team_id=initiative.team_id, actor=by, action="kpi.recorded", target=initiative.key,
+    previous = records.latest_measurements(session=session, initiative_id=initiative.id, until=at).get(kpi)
+    measurement = kpi_rows.add_measurement(session=session, team_id=initiative.team_id, initiative_id=initiative.id,
+                                           kpi=kpi, value=value, measured_at=at, by=by, source=source)
+    append_event(session=session, team_id=initiative.team_id, actor=by, action="kpi.recorded", target=initiative.key,
                  payload={"kpi": kpi, "value": value, "measured_at": at, "source": source}, at=at)
     _react_to(session, services, initiative, measurement, previous)
     refresh_silence(session, services, initiative, now=at)
@@ -90,35 +109,33 @@ def _react_to(session: Session, services: Services, initiative: Initiative, meas
               previous: KpiMeasurement | None) -> None:
     kpi = KPIS[measurement.kpi]
     threshold = thresholds_in_force(session, initiative).get(kpi.name)
-    open_incident = incident_rows.open_for_kpi(session, initiative_id=initiative.id, kpi=kpi.name)
+    open_incident = incident_rows.open_for_kpi(session=session, initiative_id=initiative.id, kpi=kpi.name)
     previously_within = kpi.within(previous.value, threshold) if previous and threshold is not None else None
     action = breach_action(kpi, threshold, measurement.value, incident_open=open_incident is not None,
                            previously_within=previously_within)
     if action is BreachAction.DECLARE:
-        shown = f"{measurement.value:g} {kpi.unit}".replace(" %", "%")
-        title = f"{kpi.label.capitalize()} {shown} breaches its threshold {kpi.describe_threshold(threshold)}"
+        title = kpi_messages.breach_title(kpi, value=measurement.value, threshold=threshold)
         incident = incident_flows.open_incident(
             session, services, initiative, severity=Severity(services.kpis.breach_severity),
             kind=IncidentKind.PERFORMANCE, title=title, declared_by="steward", now=measurement.measured_at,
             kpi=kpi.name)
-        incident_rows.add_deviation(session, team_id=initiative.team_id, initiative_id=initiative.id,
-                                    text=f"{title} (recorded by {measurement.recorded_by} via {measurement.source})",
+        incident_rows.add_deviation(session=session, team_id=initiative.team_id, initiative_id=initiative.id,
+                                    text=kpi_messages.breach_deviation(title, recorded_by=measurement.recorded_by,
+                                                                       source=measurement.source),
                                     by="steward", at=measurement.measured_at, incident_id=incident.id)
     elif action is BreachAction.RECOVERED:
-        shown = f"{measurement.value:g} {kpi.unit}".replace(" %", "%")
-        incident_flows.note_in_thread(
-            session, open_incident, initiative, f"recovered:{measurement.id}",
-            f":chart_with_upwards_trend: {kpi.label.capitalize()} is back within its threshold: {shown} "
-            f"({kpi.describe_threshold(threshold)}). Resolve INC{open_incident.number} when you are satisfied.",
-            measurement.measured_at)
+        note = f"recovered:{measurement.id}"
+        message = kpi_messages.recovered(kpi, incident_number=open_incident.number, note=note,
+                                         value=measurement.value, threshold=threshold)
+        incident_flows.note_in_thread(session, open_incident, initiative, note, message, measurement.measured_at)
 
 
 def refresh_silence(session: Session, services: Services, initiative: Initiative, *, now: datetime) -> None:
     """Set when the first KPI will have gone silent too long (only launch and operations watch for silence)."""
-    if initiative.stage not in (Stage.LAUNCH, Stage.OPERATIONS):
+    if initiative.stage not in WATCHED_STAGES:
         initiative.kpi_silent_after = None
     else:
-        latest = records.latest_measurements(session, initiative_id=initiative.id)
+        latest = records.latest_measurements(session=session, initiative_id=initiative.id)
         window = timedelta(days=services.kpis.silence_days)
         since = watched_since(initiative)
         initiative.kpi_silent_after = min(_last_seen(latest, name, since) for name in KPIS) + window
@@ -135,66 +152,47 @@ def _last_seen(latest: dict[str, KpiMeasurement], name: str, since: datetime) ->
     return max(latest[name].measured_at, since) if name in latest else since
 
 
-def prompt_silent_kpis(engine, services: Services, *, now: datetime) -> int:
-    """Ask the data engineer about KPIs with no measurement for the silence window (the seed's silent decay)."""
-    prompted = 0
-    with read_scope(engine) as session:
-        due = list(session.exec(select(Initiative).where(col(Initiative.kpi_silent_after) <= now,
-                                                         col(Initiative.archived).is_(False))))
+def prompt_silent_kpis(services: Services, *, now: datetime) -> StepResult:
+    """Ask the data engineer about KPIs with no measurement for the silence window, each initiative on its own."""
+    with read_scope(services.engine) as session:
+        due = [(initiative.id, initiative.key) for initiative in kpi_rows.silent_due(session=session, now=now)]
+    return each_row(StepResult("kpi_silence"), due, lambda row: f"initiative {row[1]}",
+                    lambda row: _prompt_if_silent(services, row[0], now))
+
+
+def _prompt_if_silent(services: Services, initiative_id: int, now: datetime) -> bool:
     window = timedelta(days=services.kpis.silence_days)
-    for initiative in due:
-        with session_scope(engine) as session:
-            initiative = session.get(Initiative, initiative.id)
-            if initiative.kpi_silent_after is None or initiative.kpi_silent_after > now:
-                continue
-            latest = records.latest_measurements(session, initiative_id=initiative.id)
-            since = watched_since(initiative)
-            silent = [name for name in KPIS if _last_seen(latest, name, since) + window <= now]
-            if silent and initiative.stage in (Stage.LAUNCH, Stage.OPERATIONS):
-                roles = repository.active_roles(session=session, initiative_id=initiative.id)
-                engineer = roles.get(Role.DATA_ENGINEER)
-                who = f"<@{engineer}>" if engineer else "The data engineer role is *vacant*; someone"
-                names = ", ".join(f"{KPIS[n].label} (`{n}`)" for n in silent)
-                line = (f":mute: {who}, no measurement of {names} for `{initiative.key}` in "
-                        f"{services.kpis.silence_days} days. Silence is a signal too: please check the pipeline.")
-                message = render("incident_note", text=f"KPIs silent for {initiative.key}", line=line,
-                                 context_line=f"Record with `/steward kpi record {initiative.key} <kpi> <value>` or "
-                                              "push them to the ingestion API.")
-                queue_message(session, team_id=initiative.team_id, key=f"kpi-silence:{initiative.id}:{now.date()}",
-                              channel_id=initiative.channel_id, message=message, purpose="notice",
-                              initiative_id=initiative.id, at=now)
-                append_event(session, team_id=initiative.team_id, actor="steward", action="kpi.silence_prompted",
-                             target=initiative.key, payload={"kpis": silent}, at=now)
-                prompted += 1
-                # Ask again after another window of silence, not at every sweep.
-                initiative.kpi_silent_after = now + window
-                session.add(initiative)
-            else:
-                refresh_silence(session, services, initiative, now=now)
-    return prompted
-
-
-def standing_line(standing: KpiStanding) -> str:
-    """One KPI's latest value against its threshold, marked within or outside, for messages."""
-    kpi = standing.kpi
-    value = "no measurement" if standing.value is None else f"{standing.value:g} {kpi.unit}".replace(" %", "%")
-    threshold = "no threshold in force" if standing.threshold is None else kpi.describe_threshold(standing.threshold)
-    mark = {True: ":white_check_mark: within", False: ":x: *outside*", None: ":white_circle:"}[standing.within]
-    return f"{mark} {kpi.label}: {value} ({threshold})"
-
-
-CHART_DAYS = 90
+    with session_scope(services.engine) as session:
+        initiative = repository.initiative_by_id(session=session, initiative_id=initiative_id)
+        if initiative.kpi_silent_after is None or initiative.kpi_silent_after > now:
+            return False  # a measurement or another sweep got here first
+        latest = records.latest_measurements(session=session, initiative_id=initiative.id)
+        since = watched_since(initiative)
+        silent = [name for name in KPIS if _last_seen(latest, name, since) + window <= now]
+        if not silent or initiative.stage not in WATCHED_STAGES:
+            refresh_silence(session, services, initiative, now=now)
+            return False
+        roles = repository.active_roles(session=session, initiative_id=initiative.id)
+        message = kpi_messages.silence_prompt([KPIS[name] for name in silent], key=initiative.key,
+                                              engineer=roles.get(Role.DATA_ENGINEER),
+                                              days=services.kpis.silence_days)
+        queue_message(session=session, team_id=initiative.team_id, key=f"kpi-silence:{initiative.id}:{now.date()}",
+                      channel_id=initiative.channel_id, message=message, purpose="notice",
+                      initiative_id=initiative.id, at=now)
+        append_event(session=session, team_id=initiative.team_id, actor="steward", action="kpi.silence_prompted",
+                     target=initiative.key, payload={"kpis": silent}, at=now)
+        # Ask again after another window of silence, not at every sweep.
+        initiative.kpi_silent_after = now + window
+        session.add(initiative)
+        return True
 
 
 def chart_for(session: Session, row) -> tuple[bytes, str, str]:
-    """Outbox attachment: the trend chart of the initiative a message belongs to, drawn when it is sent."""
-    from messages.charts import kpi_trend_png
-
-    initiative = session.get(Initiative, row.initiative_id)
+    """Outbox attachment: the trend chart of the row's initiative, drawn when sent; ChartError if it cannot be."""
+    initiative = repository.initiative_by_id(session=session, initiative_id=row.initiative_id)
     since = row.due_at - timedelta(days=CHART_DAYS)
     series = {name: [(m.measured_at, m.value) for m in records.measurements(
-        session, initiative_id=initiative.id, kpi=name, since=since) if m.measured_at <= row.due_at]
+        session=session, initiative_id=initiative.id, kpi=name, since=since) if m.measured_at <= row.due_at]
         for name in KPIS}
-    png = kpi_trend_png(series, thresholds_in_force(session, initiative), {n: k.label for n, k in KPIS.items()},
-                        f"{initiative.name}: KPIs over the last {CHART_DAYS} days")
-    return png, f"{initiative.key}-kpis-{row.due_at.date().isoformat()}.png", f"KPI trends of {initiative.key}"
+    return kpi_messages.trend_chart(series, thresholds_in_force(session, initiative), kpis=list(KPIS.values()),
+                                    key=initiative.key, name=initiative.name, days=CHART_DAYS, until=row.due_at)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.domain import permissions
 from bot.errors import NotFound, PermissionDenied
+from messages import initiatives as initiative_messages
 from storage import repository
 from storage.models import Initiative
 
@@ -12,7 +13,7 @@ def require_initiative(session, *, team_id: str, key: str) -> Initiative:
     """Return the initiative or raise NotFound naming the key."""
     initiative = repository.get_initiative(session=session, team_id=team_id, key=key)
     if initiative is None:
-        raise NotFound(f"There is no initiative `{key}` in this workspace. `/steward initiative list` shows them.")
+        raise NotFound(initiative_messages.not_found(key))
     return initiative
 
 
@@ -21,4 +22,4 @@ def require_record_keeper(session, *, user_id: str, admins: frozenset[str], init
     """Refuse unless the person holds a role on the initiative or is a Steward admin."""
     roles = repository.active_roles(session=session, initiative_id=initiative.id)
     if not permissions.may_edit_records(user_id, admins, roles):
-        raise PermissionDenied(f"Only people holding a role on `{initiative.key}` (or Steward admins) can {what}.")
+        raise PermissionDenied(initiative_messages.only_record_keepers(initiative.key, what))

@@ -2,52 +2,56 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
 from bot.domain import permissions
 from bot.domain.commands import InitiativeAdvance
-from bot.domain.gates import GateFacts, exit_checklist, may_advance, next_stage
+from bot.domain.gates import GateFacts, exit_checklist, may_advance, next_stage, unmet
 from bot.domain.kpis import all_within
 from bot.domain.signoff import Decision, SubjectKind
 from bot.domain.vocabulary import Stage
-from bot.errors import Conflict, PermissionDenied
+from bot.errors import Conflict, PermissionDenied, RefusedAttempt
 from bot.outbox import queue_message
 from bot.services import cadence
 from bot.services.context import Actor, Services
 from bot.services.governance import governance_record
 from bot.services.kpis import current_standings, refresh_silence, thresholds_in_force
 from bot.services.lookup import require_initiative
-from messages.render import Message, render
+from messages import reviews as review_messages
+from messages import stages as stage_messages
+from messages.render import Message
+from states import ReviewStatus
 from storage import records, repository, reviews
 from storage.audit import append_event
 from storage.db import session_scope
-from storage.models import Initiative, Review
+from storage.models import Initiative
+
+LAUNCH_REVIEW = "launch-review"
 
 
-def gate_facts(session: Session, services: Services, initiative: Initiative, now) -> GateFacts:
+def gate_facts(session: Session, services: Services, initiative: Initiative, now: datetime) -> GateFacts:
+    """Gather what the exit criteria of the initiative's stage look at."""
     zone = ZoneInfo(initiative.timezone)
     today = now.astimezone(zone).date()
     entered = initiative.stage_entered_at.astimezone(zone).date()
-    readiness = {d: row.ready for d, row in records.latest_readiness(session, initiative_id=initiative.id).items()}
-    record = governance_record(session, initiative, services.escalation)
-    governance = records.latest_signoff(session, initiative_id=initiative.id, subject=SubjectKind.GOVERNANCE.value)
-    stage_exit = records.latest_signoff(session, initiative_id=initiative.id, subject=SubjectKind.STAGE_EXIT.value,
-                                        since=initiative.stage_entered_at)
-    launch_reviews = session.exec(select(func.count()).select_from(Review).where(
-        Review.initiative_id == initiative.id, Review.kind == "launch-review",
-        col(Review.status) == reviews.COMPLETED)).one()
+    readiness = records.latest_readiness(session=session, initiative_id=initiative.id)
+    governance = records.latest_signoff(session=session, initiative_id=initiative.id,
+                                        subject=SubjectKind.GOVERNANCE.value)
+    stage_exit = records.latest_signoff(session=session, initiative_id=initiative.id,
+                                        subject=SubjectKind.STAGE_EXIT.value, since=initiative.stage_entered_at)
     return GateFacts(
-        stage=Stage(initiative.stage),
+        stage=initiative.stage,
         days_in_stage=(today - entered).days,
-        readiness=readiness,
+        readiness={dimension: row.ready for dimension, row in readiness.items()},
         baseline_signed=bool(thresholds_in_force(session, initiative)),
-        governance_items={item: value is not None for item, value in record.items()},
+        governance_items=governance_record(session, initiative, services.escalation).present(),
         governance_signed=governance is not None and governance.decision == Decision.APPROVE,
         roles=repository.active_roles(session=session, initiative_id=initiative.id),
-        launch_reviews_completed=launch_reviews,
+        launch_reviews_completed=records.completed_reviews(session=session, initiative_id=initiative.id,
+                                                           kind=LAUNCH_REVIEW),
         checkpoint_90_due=initiative.launch_date is not None and today >= initiative.launch_date + timedelta(days=90),
         kpis_within=all_within(current_standings(session, initiative, until=now)),
         stage_exit_signed=(stage_exit is not None and stage_exit.decision == Decision.APPROVE
@@ -55,66 +59,54 @@ def gate_facts(session: Session, services: Services, initiative: Initiative, now
     )
 
 
-def checklist_message(initiative: Initiative, checks, *, advanced_to: Stage | None = None) -> Message:
-    return render("stage_checklist", initiative=initiative, stage=Stage(initiative.stage), checks=checks,
-                  target=next_stage(Stage(initiative.stage)), advanced_to=advanced_to)
-
-
 def advance(services: Services, actor: Actor, command: InitiativeAdvance) -> Message:
     """Move to the next stage when every exit criterion holds and the stage exit is signed."""
-    refused = None
     with session_scope(services.engine) as session:
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
         roles = repository.active_roles(session=session, initiative_id=initiative.id)
         if not permissions.may_manage_roles(actor.user_id, services.settings.steward_admins, roles):
-            raise PermissionDenied("Only Steward admins and the business owner can advance an initiative.")
-        target = next_stage(Stage(initiative.stage))
+            raise PermissionDenied(stage_messages.only_admins_or_owner())
+        previous, target = initiative.stage, next_stage(initiative.stage)
         if target is None:
-            raise Conflict(f"`{initiative.key}` is retired; there is no stage after it.")
+            raise Conflict(stage_messages.retired(initiative.key))
         checks = exit_checklist(gate_facts(session, services, initiative, actor.now))
         if not may_advance(checks):
-            refused = checklist_message(initiative, checks)
-        else:
-            previous = initiative.stage
-            _close_stage_reviews(session, initiative, actor)
-            initiative.stage, initiative.stage_entered_at = target.value, actor.now
-            if target is Stage.LAUNCH:
-                initiative.launch_date = actor.now.astimezone(ZoneInfo(initiative.timezone)).date()
-            initiative.cadence_next_at = cadence.next_due_at(initiative, services.cadence, after=actor.now)
-            refresh_silence(session, services, initiative, now=actor.now)
-            session.add(initiative)
-            append_event(session, team_id=actor.team_id, actor=actor.user_id, action="stage.advanced",
-                         target=initiative.key,
-                         payload={"from": previous, "to": target.value,
-                                  "checklist": [{"check": c.label, "holds": c.holds, "detail": c.detail}
-                                                for c in checks]}, at=actor.now)
-            kinds = [rule.title for rule in services.cadence.rules if rule.enabled and target in rule.stages]
-            notice = render("stage_advanced", initiative=initiative, stage=target, previous=Stage(previous),
-                            actor=actor.user_id, cadence=kinds)
-            queue_message(session, team_id=actor.team_id, key=f"initiative:{initiative.id}:stage:{target.value}",
-                          channel_id=initiative.channel_id, message=notice, purpose="notice",
-                          initiative_id=initiative.id, at=actor.now)
-            reply = checklist_message(initiative, checks, advanced_to=target)
-    if refused is not None:
-        with session_scope(services.engine) as session:
-            append_event(session, team_id=actor.team_id, actor=actor.user_id, action="stage.advance_refused",
-                         target=initiative.key, payload={"stage": initiative.stage,
-                                                         "missing": [c.label for c in checks if not c.holds
-                                                                     and not c.informational]}, at=actor.now)
-        return refused
+            # Shown as the checklist; the refused attempt is audited by the flow runner.
+            raise Conflict(stage_messages.cannot_advance(initiative, checks),
+                           reply=stage_messages.checklist(initiative, checks, stage=previous),
+                           attempt=RefusedAttempt("stage.advance_refused", initiative.key,
+                                                  {"stage": previous, "missing": [c.label for c in unmet(checks)]}))
+        _close_stage_reviews(session, initiative, actor)
+        initiative.stage, initiative.stage_entered_at = target, actor.now
+        if target is Stage.LAUNCH:
+            initiative.launch_date = actor.now.astimezone(ZoneInfo(initiative.timezone)).date()
+        initiative.cadence_next_at = cadence.next_due_at(initiative, services.cadence, after=actor.now)
+        refresh_silence(session, services, initiative, now=actor.now)
+        session.add(initiative)
+        append_event(session=session, team_id=actor.team_id, actor=actor.user_id, action="stage.advanced",
+                     target=initiative.key,
+                     payload={"from": previous, "to": target,
+                              "checklist": stage_messages.checklist_entries(checks, key=initiative.key,
+                                                                            stage=previous)}, at=actor.now)
+        kinds = [rule.title for rule in services.cadence.rules if rule.enabled and target in rule.stages]
+        notice = stage_messages.advanced(initiative, previous=previous, actor=actor.user_id, cadence=kinds)
+        queue_message(session=session, team_id=actor.team_id, key=f"initiative:{initiative.id}:stage:{target.value}",
+                      channel_id=initiative.channel_id, message=notice, purpose="notice",
+                      initiative_id=initiative.id, at=actor.now)
+        reply = stage_messages.checklist(initiative, checks, stage=previous, advanced_to=target)
     services.notify_outbox()
     return reply
 
 
 def _close_stage_reviews(session: Session, initiative: Initiative, actor: Actor) -> None:
     """The reviews of a stage that ends are closed as skipped; their prompts say so."""
-    for review in reviews.open_reviews(session, initiative_id=initiative.id):
-        if reviews.close_review(session, review=review, status=reviews.SKIPPED, by=None, at=actor.now,
-                                notes=f"skipped: {initiative.stage} ended"):
+    for review in reviews.open_reviews(session=session, initiative_id=initiative.id):
+        if reviews.close_review(session=session, review=review, status=ReviewStatus.SKIPPED, by=None, at=actor.now,
+                                notes=stage_messages.review_skipped_note(initiative.stage)):
             session.refresh(review)
-            message = render("review_closed", review=review, initiative=initiative, outcome="stage ended", by=None,
-                             notes=None, title=review.kind)
-            queue_message(session, team_id=actor.team_id, key=f"review:{review.id}:closed",
+            message = review_messages.closed(review, initiative, outcome="stage ended",
+                                             title=review_messages.title(review, None))
+            queue_message(session=session, team_id=actor.team_id, key=f"review:{review.id}:closed",
                           channel_id=initiative.channel_id, message=message, purpose="review.update",
                           method="chat.update", target_key=cadence.prompt_key(review), initiative_id=initiative.id,
                           subject_id=review.id, at=actor.now)

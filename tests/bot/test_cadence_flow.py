@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from bot.runtime import build_runtime
 from storage.db import make_engine
-from storage.models import AuditEvent, OutboxMessage, Review
+from storage.models import AuditEvent, Initiative, OutboxMessage, Review
 from tests.harness import message_text, reply_text
 
 OWNER, PM, DATA, MLOPS, OTHER = "UOWNER0001", "UPM0000001", "UDATA00001", "UMLOPS0001", "UOTHER0001"
@@ -278,3 +278,53 @@ def test_readiness_checkins_for_a_new_initiative_mention_owner_and_vacant_pilot_
     text = message_text(prompt)
     assert f"business owner: <@{OWNER}>" in text and "pilot lead: *vacant*" in text
     assert "Mon 09 Mar 2026 10:00 UTC" in text
+
+
+def break_time_zone(steward, key):
+    """What a bad manual fix or a restore leaves behind: a zone name no calendar knows, straight in the row."""
+    from sqlalchemy import text
+
+    with steward.engine.begin() as connection:
+        connection.execute(text("UPDATE initiatives SET timezone = 'Not/AZone' WHERE key = :key"), {"key": key})
+
+
+def test_an_initiative_with_a_broken_time_zone_stops_no_other_prompt_or_reminder(operations, slack):
+    steward = operations
+    with freeze_time("2026-01-05 08:00:00"):
+        steward.command("initiative create fraud Fraud detector stage=operations since=2026-01-05 "
+                        "tz=Europe/Berlin", channel="C0OPS")
+    steward.runtime.sweep(utc(2026, 2, 5, 9))
+    assert len([m for m in prompts(slack) if "Monthly performance review" in message_text(m)]) == 2
+    break_time_zone(steward, "fraud")
+
+    report = steward.runtime.sweep(utc(2026, 2, 9, 9))  # both reviews are due a first reminder
+    [churn_prompt] = [m for m in prompts(slack) if "Churn predictor" in message_text(m)]
+    assert [m for m in slack.thread("C0OPS", churn_prompt["ts"]) if "has been open 3 days" in message_text(m)]
+    assert report.reminders == 1
+    [failure] = report.failures
+    assert failure.step == "reminders" and "R2" in failure.row and "Not/AZone" in failure.error
+
+    report = steward.runtime.sweep(utc(2026, 3, 5, 9))  # the next month: churn is prompted, fraud reported again
+    assert len([m for m in prompts(slack) if "Churn predictor" in message_text(m)]) == 2
+    assert report.prompts == 1
+    assert {(f.step, f.row.split(" (")[0]) for f in report.failures} == {("reviews", "initiative fraud"),
+                                                                         ("reminders", "review R2")}
+
+
+def test_a_restart_with_a_broken_time_zone_still_refreshes_the_other_initiatives(operations):
+    from bot.services.cadence import refresh_next_due
+
+    steward = operations
+    with freeze_time("2026-01-05 08:00:00"):
+        steward.command("initiative create fraud Fraud detector stage=operations since=2026-01-05", channel="C0OPS")
+    break_time_zone(steward, "fraud")
+    with Session(steward.engine) as session:
+        for initiative in session.exec(select(Initiative)):
+            initiative.cadence_next_at = None
+            session.add(initiative)
+        session.commit()
+    result = refresh_next_due(steward.engine, steward.runtime.services.cadence)
+    assert result.done == 1 and [f.row.split(" (")[0] for f in result.failures] == ["initiative fraud"]
+    with Session(steward.engine) as session:
+        churn = session.exec(select(Initiative).where(Initiative.key == "churn")).one()
+    assert churn.cadence_next_at == utc(2026, 2, 5, 9)

@@ -327,3 +327,25 @@ def test_another_workspace_cannot_see_or_touch_an_incident(staffed, slack):
             shown = reply_text(staffed.command(text, user=MLOPS, team_id="T0OTHER"))
         assert "There is no" in shown, (text, shown)
     assert incident(staffed).status == "open"
+
+
+def test_an_incident_whose_row_cannot_be_read_does_not_stop_the_others_climbing(staffed, slack):
+    from sqlalchemy import text
+
+    from bot.services import incidents as incident_flows
+
+    declare(staffed)
+    declare(staffed, "incident declare churn sev1 Drift everywhere")
+    with staffed.engine.begin() as connection:
+        connection.execute(text("UPDATE incidents SET levels = 'not a ladder' WHERE number = 1"))
+    result = incident_flows.escalate_due(staffed.runtime.services, now=at(16))
+    assert result.name == "escalations" and result.done == 1
+    [failure] = result.failures
+    assert failure.row.endswith("(INC1)") and "JSONDecodeError" in failure.error
+    staffed.drain(at(16))
+    inc2 = next(m for m in slack.posts("C0OPS") if "thread_ts" not in m and "INC2" in m["text"])
+    assert any("*Level 2*" in message_text(m) for m in slack.thread("C0OPS", inc2["ts"]))
+    assert not any("*Level 2*" in t for t in thread_texts(slack))  # INC1 stays due, unmoved
+    with Session(staffed.engine) as session:
+        stuck = session.exec(select(Incident).where(Incident.number == 1)).one()
+    assert stuck.level_reached == 1 and stuck.next_escalation_at == at(15)

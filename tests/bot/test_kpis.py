@@ -36,7 +36,7 @@ def live(steward):
     type_(steward, "signoff churn baseline approve", at=NOW - timedelta(days=1))
     with session_scope(steward.engine) as session:
         initiative = session.exec(select(Initiative).where(Initiative.key == "churn")).one()
-        steward.token, _ = tokens.create(session, initiative=initiative, created_by="test", at=NOW)
+        steward.token, _ = tokens.create(session=session, initiative=initiative, created_by="test", at=NOW)
     return steward
 
 
@@ -106,7 +106,7 @@ def test_tokens_missing_wrong_revoked_or_for_another_initiative(live):
     assert status == 403 and "not for initiative 'fraud'" in body["error"]
     with session_scope(live.engine) as session:
         initiative = session.exec(select(Initiative).where(Initiative.key == "churn")).one()
-        assert tokens.revoke_all(session, initiative=initiative, at=NOW) == 1
+        assert tokens.revoke_all(session=session, initiative=initiative, at=NOW) == 1
     assert post(live, {"kpi": "latency", "value": 1}, live.token)[0] == 401
     assert measurements(live) == []
 
@@ -265,3 +265,72 @@ def test_home_tab_shows_the_persons_initiatives_roles_prompts_and_incidents(live
     assert "INC1 sev2 open: Drift alarm" in text
     assert "Monthly performance review, due Tue 02 Jun 2026 10:00 UTC" in text
     assert "Someone else" not in text
+
+
+def test_a_value_the_chart_cannot_draw_is_a_chart_error_naming_the_reason(steward):
+    from types import SimpleNamespace
+
+    from bot.services import kpis
+    from messages.charts import ChartError
+
+    type_(steward, "initiative create fresh Fresh", user="UADMIN0001")
+    assert "Recorded decision latency = 1e+308 s" in type_(steward, "kpi record fresh latency 1e308",
+                                                             user="UADMIN0001")
+    with Session(steward.engine) as session:
+        initiative = session.exec(select(Initiative).where(Initiative.key == "fresh")).one()
+        row = SimpleNamespace(initiative_id=initiative.id, due_at=NOW + timedelta(hours=1))
+        with pytest.raises(ChartError, match="cannot be drawn"):
+            kpis.chart_for(session, row)
+
+
+def test_token_flows_audit_the_prefix_never_the_token_and_refuse_an_unknown_key(live):
+    from bot.errors import NotFound
+    from bot.services import tokens as token_flows
+    from storage.models import AuditEvent
+
+    services = live.runtime.services
+    with Session(live.engine) as session:
+        team_id = session.exec(select(Initiative).where(Initiative.key == "churn")).one().team_id
+    issued = token_flows.create(services, team_id=team_id, key="churn", by="cli", now=NOW)
+    assert issued.token.startswith(issued.prefix) and post(live, {"kpi": "latency", "value": 1}, issued.token)[0] == 201
+    assert token_flows.revoke(services, team_id=team_id, key="churn", by="cli", now=NOW) == 2
+    assert post(live, {"kpi": "latency", "value": 1}, issued.token)[0] == 401
+    with pytest.raises(NotFound, match="no initiative `nosuch`"):
+        token_flows.create(services, team_id=team_id, key="nosuch", by="cli", now=NOW)
+    with Session(live.engine) as session:
+        events = [e for e in session.exec(select(AuditEvent).order_by(AuditEvent.seq))
+                  if e.action.startswith("api_token.") or e.action == "kpi.ingested"]
+    assert [(e.action, e.actor) for e in events] == [("api_token.created", "cli"),
+                                                     ("kpi.ingested", f"api:{issued.prefix}"),
+                                                     ("api_token.revoked", "cli")]
+    assert issued.prefix in events[0].payload and issued.token not in events[0].payload
+    assert json.loads(events[1].payload)["count"] == 1 and json.loads(events[2].payload)["count"] == 2
+
+
+def test_one_initiative_that_cannot_be_prompted_does_not_stop_the_silence_prompts_of_the_others(live, slack,
+                                                                                                  monkeypatch):
+    from bot.services import kpis
+    from messages import kpis as kpi_messages
+
+    slack.add_channel("C0FRAUD", "fraud")
+    with freeze_time(NOW - timedelta(days=1)):
+        live.command("initiative create fraud Fraud scoring stage=operations since=2026-03-02", user="UADMIN0001",
+                     channel="C0FRAUD")
+    type_(live, f"role assign fraud data <@{DATA}>", user="UADMIN0001", at=NOW - timedelta(days=1))
+    real = kpi_messages.silence_prompt
+
+    def poisoned(silent, *, key, **kwargs):
+        if key == "churn":
+            raise RuntimeError("cannot word this one")
+        return real(silent, key=key, **kwargs)
+
+    monkeypatch.setattr(kpi_messages, "silence_prompt", poisoned)
+    later = NOW + timedelta(days=8)
+    result = kpis.prompt_silent_kpis(live.runtime.services, now=later)
+    assert result.name == "kpi_silence" and result.done == 1
+    assert [(f.row, f.error) for f in result.failures] == [("initiative churn", "RuntimeError: cannot word this one")]
+    monkeypatch.setattr(kpi_messages, "silence_prompt", real)
+    assert kpis.prompt_silent_kpis(live.runtime.services, now=later).done == 1  # churn stayed due
+    live.drain(later)
+    for channel in ("C0OPS", "C0FRAUD"):
+        assert len([m for m in slack.posts(channel) if "no measurement" in message_text(m)]) == 1, channel

@@ -79,7 +79,8 @@ def test_a_private_channel_the_bot_is_not_in_waits_for_an_invitation(steward, sl
     slack.add_channel("G0PRIVATE", "secret", private=True, member=False)
     create(steward, channel="G0PRIVATE")
     steward.drain()
-    assert rows(steward)[0].last_error == "not_in_channel"
+    # Slack hides a private channel from a bot that is not in it: channel_not_found, not not_in_channel.
+    assert rows(steward)[0].last_error == "channel_not_found"
     slack.state.channels["G0PRIVATE"]["is_member"] = True  # someone invited the bot
     assert steward.drain(datetime.now(UTC) + timedelta(minutes=16)).sent == 1
 
@@ -118,8 +119,8 @@ def test_a_claim_that_outlives_its_lease_is_taken_again(steward, slack):
     create(steward)
     now = datetime.now(UTC)
     with Session(steward.engine) as session:
-        [row_id] = outbox.due_ids(session, now=now, limit=10)
-        claimed, _ = outbox.claim(session, message_id=row_id, now=now, lease=timedelta(seconds=60))
+        [row_id] = outbox.due_ids(session=session, now=now, limit=10)
+        claimed, _ = outbox.claim(session=session, message_id=row_id, now=now, lease=timedelta(seconds=60))
         session.commit()
     assert claimed is not None  # this sender "crashed" after claiming, before posting
     assert steward.drain(now + timedelta(seconds=30)).sent == 0
@@ -132,7 +133,7 @@ def test_queueing_the_same_key_twice_queues_once(steward):
     create(steward)
     [row] = rows(steward)
     with Session(steward.engine) as session:
-        again = outbox.enqueue(session, team_id=row.team_id, key=row.key, channel_id=row.channel_id, text="x",
+        again = outbox.enqueue(session=session, team_id=row.team_id, key=row.key, channel_id=row.channel_id, text="x",
                                blocks="[]", purpose="notice", at=datetime.now(UTC))
         session.commit()
     assert again is False
@@ -143,8 +144,8 @@ def test_a_sender_that_died_after_slack_took_the_post_is_not_posted_again(stewar
     create(steward)
     now = datetime.now(UTC)
     with Session(steward.engine, expire_on_commit=False) as session:
-        [row_id] = outbox.due_ids(session, now=now, limit=10)
-        row, _ = outbox.claim(session, message_id=row_id, now=now, lease=timedelta(seconds=60))
+        [row_id] = outbox.due_ids(session=session, now=now, limit=10)
+        row, _ = outbox.claim(session=session, message_id=row_id, now=now, lease=timedelta(seconds=60))
         session.commit()
     # The dead sender's post reached Slack, with its outbox key in the metadata, but was never recorded.
     ts = steward.runtime.sender.slack.post_message(
@@ -174,4 +175,63 @@ def test_slack_refusing_connections_for_a_while_loses_nothing(steward, slack):
     [row] = rows(steward)
     assert row.status == "pending" and row.last_error.startswith("connection")
     assert steward.drain(now + timedelta(seconds=10)).sent == 1  # Slack is back
+    assert len(slack.posts("C0OPS")) == 1
+
+
+def test_slack_refusing_a_message_for_good_fails_it_shows_why_and_sends_the_rest(steward, slack):
+    create(steward)
+    steward.command("initiative create other Other", channel="C0OPS")
+    slack.fail("chat.postMessage", error="invalid_blocks")  # the first message only
+    now = datetime.now(UTC)
+    result = steward.drain(now)
+    assert (result.sent, result.failed) == (1, 1)
+    refused, sent = rows(steward)
+    assert (refused.status, refused.last_error, sent.status) == ("failed", "invalid_blocks", "sent")
+    assert steward.drain(now + timedelta(hours=1)).sent == 0  # never retried
+    shown = reply_text(steward.command("initiative show triage"))
+    assert "Messages Steward could not deliver" in shown and "invalid_blocks" in shown
+
+
+def test_an_attachment_that_cannot_be_drawn_fails_with_the_reason_and_the_drain_goes_on(steward, slack):
+    from messages.charts import ChartError
+
+    create(steward)
+    [notice] = rows(steward)
+
+    def broken_chart(session, row):
+        raise ChartError("the KPI chart cannot be drawn: OverflowError: cannot convert float infinity to integer")
+
+    with Session(steward.engine) as session:
+        for n in range(2):
+            outbox.enqueue(session=session, team_id=notice.team_id, key=f"chart:{n}", channel_id="C0OPS", text="chart",
+                           blocks="[]", purpose="kpi.chart", method="files.upload", initiative_id=notice.initiative_id,
+                           at=datetime.now(UTC))
+        session.commit()
+    sender = OutboxSender(engine=steward.engine, slack=steward.runtime.sender.slack,
+                          attachments={"kpi.chart": broken_chart})
+    result = sender.drain()
+    assert (result.sent, result.failed) == (1, 2)
+    sent, *charts = rows(steward)
+    assert sent.status == "sent" and [c.status for c in charts] == ["failed", "failed"]
+    assert "could not be rendered: ChartError: the KPI chart cannot be drawn" in charts[0].last_error
+    assert sender.drain(datetime.now(UTC) + timedelta(minutes=5)).failed == 0  # not left in sending, not retried
+    assert "the KPI chart cannot be drawn" in reply_text(steward.command("initiative show triage"))
+
+
+def test_a_sender_that_lost_its_claim_cannot_record_over_the_winner(steward, slack):
+    create(steward)
+    now = datetime.now(UTC)
+    with Session(steward.engine, expire_on_commit=False) as session:
+        [row_id] = outbox.due_ids(session=session, now=now, limit=10)
+        slow, _ = outbox.claim(session=session, message_id=row_id, now=now, lease=timedelta(seconds=60))
+        session.commit()
+    # The slow sender's lease lapses; another sender takes the message over and posts it.
+    assert steward.drain(now + timedelta(seconds=61)).sent == 1
+    [winner] = rows(steward)
+    with Session(steward.engine) as session:
+        lost = outbox.finish(session=session, row=slow, values={"status": "failed", "last_error": "late"})
+        session.commit()
+    assert lost is False
+    [after] = rows(steward)
+    assert (after.status, after.ts, after.last_error, after.version) == ("sent", winner.ts, None, winner.version)
     assert len(slack.posts("C0OPS")) == 1

@@ -138,7 +138,7 @@ def test_the_whole_walk_from_readiness_to_operations(walk):
     from storage.audit import verify_chain
 
     with Session(walk.steward.engine) as session:
-        checked, problem = verify_chain(session, "T0LOCAL")
+        checked, problem = verify_chain(session=session, team_id="T0LOCAL")
     assert problem is None and checked > 60
 
 
@@ -356,3 +356,49 @@ def test_audit_verify_cli_passes_then_catches_an_edit_and_a_rewrite(walk, slack,
     assert run_cli("audit", "verify", env=env, cwd=tmp_path).returncode == 0  # the database alone is fooled
     caught = run_cli("audit", "verify", "--slack", env=env, cwd=tmp_path)
     assert caught.returncode == 1 and "the history was rewritten" in caught.stdout
+
+
+def audit_events(steward, action):
+    with Session(steward.engine) as session:
+        return [json.loads(e.payload) for e in session.exec(select(AuditEvent)) if e.action == action]
+
+
+def test_a_refused_advance_shows_the_checklist_with_the_command_to_sign_and_is_audited_once(walk):
+    shown = walk.type("initiative advance triage")
+    assert ":x: Stage exit signed by the business owner (business owner) — " \
+           "`/steward signoff triage stage-exit approve` while in readiness" in shown
+    [refused] = audit_events(walk.steward, "stage.advance_refused")
+    assert refused["stage"] == "readiness"
+    assert "Readiness: data reliability" in refused["missing"] and "Governance record" not in refused["missing"]
+    assert "cannot leave Stage 1: production readiness assessment yet" in refused["reason"]
+
+    assert "Only Steward admins and the business owner can advance" in walk.type("initiative advance triage",
+                                                                                 user=PM)
+    assert "There is no initiative `nosuch`" in walk.type("initiative advance nosuch")
+    assert len(audit_events(walk.steward, "stage.advance_refused")) == 1  # who may not ask leaves no attempt
+    assert stage(walk.steward) == "readiness"
+
+
+def test_each_refused_signoff_is_audited_once_with_its_reason(walk):
+    walk.type("kpi threshold triage latency 2", user=PM)
+    refused = walk.type("signoff triage baseline approve")
+    assert "Propose all five thresholds" in refused
+    walk.type("signoff triage scope-expansion approve", user=SPONSOR)
+    [baseline, scope] = audit_events(walk.steward, "signoff.refused")
+    assert (baseline["subject"], baseline["decision"]) == ("baseline", "approve")
+    assert baseline["reason"].startswith("Propose all five thresholds before approving the baseline; missing: ")
+    assert "/steward kpi threshold triage <kpi> <value>" in baseline["reason"]
+    assert scope["reason"].startswith("Scope expansion is considered only after 90 days of stable operations; "
+                                      "`triage` is in readiness.")
+    walk.type("signoff nosuch baseline approve")  # no initiative: nothing to attach the attempt to
+    assert len(audit_events(walk.steward, "signoff.refused")) == 2
+    assert signoffs(walk.steward) == []
+
+
+def test_the_stage_exit_evidence_keeps_the_checklist_the_signer_saw(walk):
+    prepare_readiness(walk)
+    walk.type("signoff triage stage-exit approve")
+    [_, exit_signoff] = signoffs(walk.steward)
+    checklist = json.loads(exit_signoff.evidence)["checklist"]
+    assert {"check": "Readiness: data reliability", "holds": True, "detail": "ready"} in checklist
+    assert checklist[-1]["detail"] == "`/steward signoff triage stage-exit approve` while in readiness"

@@ -151,3 +151,34 @@ def test_a_disabled_rule_produces_nothing():
     cadence = dataclasses.replace(CADENCE, rules=tuple(dataclasses.replace(r, enabled=False) for r in CADENCE.rules))
     assert due_between(schedule(Stage.OPERATIONS, date(2026, 1, 5)), cadence, after=utc(2026, 1, 5),
                        until=utc(2027, 1, 1)) == []
+
+
+def test_a_prompt_names_the_rules_roles_and_a_kpi_checkpoint_names_everyone_assigned_plus_required_vacancies():
+    from bot.domain.cadence import mentioned_roles
+    from bot.domain.vocabulary import REQUIRED_ROLES, Role
+
+    monthly = CADENCE.rule("monthly-performance-review")
+    assert mentioned_roles(monthly, {}) == [Role.BUSINESS_OWNER, Role.PRODUCT_MANAGER, Role.MLOPS_ENGINEER]
+    checkpoint = CADENCE.rule("kpi-checkpoint")
+    assert mentioned_roles(checkpoint, {}) == list(REQUIRED_ROLES)
+    assert Role.EXECUTIVE_SPONSOR in mentioned_roles(checkpoint, {"executive_sponsor": "U1"})
+
+
+def test_only_the_last_reminder_also_names_the_business_owner():
+    from bot.domain.cadence import reminded_roles
+    from bot.domain.vocabulary import Role
+
+    handoff = CADENCE.rule("parallel-ops-review")  # names the owner already: never twice
+    assert reminded_roles(handoff, {}, reminder=2, reminders=2).count(Role.BUSINESS_OWNER) == 1
+    readiness = dataclasses.replace(CADENCE.rule("readiness-checkin"), mention=(Role.PILOT_LEAD,))
+    assert reminded_roles(readiness, {}, reminder=1, reminders=2) == [Role.PILOT_LEAD]
+    assert reminded_roles(readiness, {}, reminder=2, reminders=2) == [Role.PILOT_LEAD, Role.BUSINESS_OWNER]
+    assert reminded_roles(readiness, {}, reminder=1, reminders=1) == [Role.PILOT_LEAD, Role.BUSINESS_OWNER]
+
+
+def test_a_reminder_of_a_review_whose_rule_was_removed_from_the_cadence_still_reaches_the_owner_at_last():
+    from bot.domain.cadence import reminded_roles
+    from bot.domain.vocabulary import Role
+
+    assert reminded_roles(None, {"business_owner": "U1"}, reminder=1, reminders=2) == []
+    assert reminded_roles(None, {"business_owner": "U1"}, reminder=2, reminders=2) == [Role.BUSINESS_OWNER]

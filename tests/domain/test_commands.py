@@ -11,11 +11,11 @@ from bot.domain.commands import (
     InitiativeShow,
     RoleAssign,
     RoleUnassign,
-    parse,
     tokenize,
 )
 from bot.domain.vocabulary import Role, Stage
 from bot.errors import UsageError
+from bot.services.dispatch import parse
 
 
 def test_mentions_stay_whole_even_with_spaces_in_the_name():

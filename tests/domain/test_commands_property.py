@@ -3,10 +3,10 @@
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.commands import USAGE, parse
 from bot.errors import UsageError
+from bot.services.dispatch import COMMANDS, parse
 
-VERBS = [name for name in USAGE] + ["initiative", "role", "review", "incident", "kpi", "deviation", "signoff"]
+VERBS = [row.name for row in COMMANDS] + ["initiative", "role", "review", "incident", "kpi", "deviation", "signoff"]
 TOKENS = st.one_of(
     st.sampled_from(["churn", "triage", "owner", "pm", "sev1", "sev9", "R1", "INC2", "approve", "reject", "ready",
                      "not-ready", "use-case", "latency", "adoption", "1e308", "nan", "-0", "95%", "stage=launch",

@@ -13,7 +13,7 @@ def write_events(url, count=5, team="T0LOCAL"):
     engine = make_engine(url)
     with Session(engine) as session:
         for n in range(count):
-            append_event(session, team_id=team, actor="UADMIN0001", action="thing.done", target="triage",
+            append_event(session=session, team_id=team, actor="UADMIN0001", action="thing.done", target="triage",
                          payload={"n": n}, at=datetime(2026, 1, 1, 10, n, tzinfo=UTC))
         session.commit()
     return engine
@@ -21,7 +21,7 @@ def write_events(url, count=5, team="T0LOCAL"):
 
 def verify(engine, team="T0LOCAL"):
     with Session(engine) as session:
-        return verify_chain(session, team)
+        return verify_chain(session=session, team_id=team)
 
 
 def test_chain_of_real_commands_verifies(steward):
@@ -74,3 +74,15 @@ def test_reordered_events_are_caught(database_url):
            )
     checked, problem = verify(engine)
     assert (checked, problem.seq) == (1, 2)
+
+
+def test_a_witness_names_its_head_and_an_altered_or_older_one_names_none():
+    from datetime import date
+
+    from bot.services.audit_trail import WitnessKey
+
+    key = WitnessKey(date(2026, 1, 5), "T0LOCAL", 12, "a" * 64)
+    assert WitnessKey.decode(key.encode()) == key
+    for altered in ("witness:2026-01-05", key.encode()[:-1], key.encode() + "0", key.encode().upper(),
+                    "witness:2026-13-05:T0LOCAL:12:" + "a" * 64, "review:3:prompt", "", None, 12):
+        assert WitnessKey.decode(altered) is None

@@ -6,13 +6,14 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlmodel import Session
 
-from storage.db import current_revision, make_engine, upgrade
+from storage.db import MIGRATIONS, current_revision, make_engine, upgrade
 from storage.thresholds import in_force
 
-HEAD = "0006"
+HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def _upgrade_processes(url: str, count: int) -> list[subprocess.CompletedProcess]:

@@ -1,0 +1,38 @@
+"""Flows for the KPI ingestion tokens an operator creates and revokes from the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.services.context import Services
+from bot.services.lookup import require_initiative
+from storage import tokens
+from storage.audit import append_event
+from storage.db import session_scope
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # shown once: only its SHA-256 is stored
+    prefix: str
+
+
+def create(services: Services, *, team_id: str, key: str, by: str, now: datetime) -> IssuedToken:
+    """Create a bearer token for one initiative's KPIs and audit it (by its prefix, never the token)."""
+    with session_scope(services.engine) as session:
+        initiative = require_initiative(session, team_id=team_id, key=key)
+        token, row = tokens.create(session=session, initiative=initiative, created_by=by, at=now)
+        append_event(session=session, team_id=initiative.team_id, actor=by, action="api_token.created",
+                     target=initiative.key, payload={"prefix": row.prefix}, at=now)
+        return IssuedToken(token=token, prefix=row.prefix)
+
+
+def revoke(services: Services, *, team_id: str, key: str, by: str, now: datetime) -> int:
+    """Revoke every active token of an initiative and audit how many; return that count."""
+    with session_scope(services.engine) as session:
+        initiative = require_initiative(session, team_id=team_id, key=key)
+        count = tokens.revoke_all(session=session, initiative=initiative, at=now)
+        append_event(session=session, team_id=initiative.team_id, actor=by, action="api_token.revoked",
+                     target=initiative.key, payload={"count": count}, at=now)
+    return count

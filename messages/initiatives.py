@@ -1,0 +1,125 @@
+"""What Steward says about initiatives: creation, the list, the detail view, and refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Protocol
+
+from bot.domain.kpis import KpiStanding
+from bot.domain.vocabulary import REQUIRED_ROLES, Role
+from messages import kpis as kpi_messages
+from messages.render import Message, local_time, mrkdwn_escape, render, user_mention
+from states import OutboxStatus, Stage
+
+
+class InitiativeLike(Protocol):
+    id: int | None
+    key: str
+    name: str
+    channel_id: str
+    stage: Stage
+    stage_entered_at: datetime
+    timezone: str
+
+
+class DeviationLike(Protocol):
+    logged_at: datetime
+    logged_by: str
+    text: str
+
+
+class UndeliveredLike(Protocol):
+    purpose: str
+    created_at: datetime
+    last_error: str | None
+    status: OutboxStatus
+    attempts: int
+
+
+def not_found(key: str) -> str:
+    return f"There is no initiative `{key}` in this workspace. `/steward initiative list` shows them."
+
+
+def only_record_keepers(key: str, what: str) -> str:
+    """Refusal: records of an initiative are kept by the people holding a role on it."""
+    return f"Only people holding a role on `{key}` (or Steward admins) can {what}."
+
+
+def only_admins(*, is_import: bool, admins: Iterable[str]) -> str:
+    """Refusal: creating or importing initiatives is for Steward admins."""
+    what = "import initiatives" if is_import else "create initiatives"
+    named = sorted(admins)
+    who = ", ".join(user_mention(a) for a in named) if named else "nobody is configured (set STEWARD_ADMINS)"
+    return f"Only Steward admins may {what}. Ask one of: {who}."
+
+
+def not_in_a_channel() -> str:
+    return "Create an initiative from the channel it should post in, not a direct message."
+
+
+def since_in_future(since: date) -> str:
+    return f"`since={since.isoformat()}` is in the future."
+
+
+def unknown_country(country: str) -> str:
+    return f"`{country}` is not a country the holidays calendar knows."
+
+
+def key_taken(key: str) -> str:
+    return f"An initiative with key `{key}` already exists; pick another key."
+
+
+def created(initiative: InitiativeLike) -> Message:
+    """The reply to the admin who created or imported an initiative."""
+    return render("initiative_created", initiative=initiative)
+
+
+def created_notice(initiative: InitiativeLike, *, actor: str, imported: bool) -> Message:
+    """The notice in the initiative's channel that Steward now tracks it."""
+    return render("notice_initiative_created", initiative=initiative, actor=actor, imported=imported)
+
+
+def listing(initiatives: Sequence[InitiativeLike], holders: Mapping[int, Mapping[str, str]]) -> Message:
+    """Every initiative of the workspace with its stage and its vacant required roles."""
+    items = [{"key": i.key, "name": i.name, "channel_id": i.channel_id, "stage": i.stage,
+              "vacant": [r.label for r in REQUIRED_ROLES if r not in holders.get(i.id, {})]} for i in initiatives]
+    return render("initiative_list", initiatives=items)
+
+
+def _role_lines(holders: Mapping[str, str]) -> list[str]:
+    lines = []
+    for role in Role:
+        holder = holders.get(role)
+        if holder:
+            lines.append(f"• {role.label}: {user_mention(holder)}")
+        elif role.required:
+            lines.append(f"• {role.label}: *vacant* (required)")
+    return lines
+
+
+def _delivery_line(problem: UndeliveredLike, zone: str) -> str:
+    state = "gave up" if problem.status is OutboxStatus.FAILED else "retrying"
+    return (f"• {problem.purpose} queued {local_time(problem.created_at, zone)}: `{problem.last_error}` "
+            f"({state}, {problem.attempts} attempts)")
+
+
+def _deviation_line(deviation: DeviationLike, zone: str) -> str:
+    # Deviations logged by a person name them; the API or Steward itself are named as they are.
+    who = user_mention(deviation.logged_by) if deviation.logged_by.startswith(("U", "W")) else deviation.logged_by
+    return f"• {local_time(deviation.logged_at, zone, '%d %b %Y')} {who}: {mrkdwn_escape(deviation.text)[:200]}"
+
+
+def detail(initiative: InitiativeLike, *, holders: Mapping[str, str], undelivered: Sequence[UndeliveredLike],
+           standings: Sequence[KpiStanding], incident_lines: Sequence[str],
+           deviations: Sequence[DeviationLike]) -> Message:
+    """`initiative show`: stage, roles, delivery problems, KPIs, incidents and the latest deviations."""
+    zone = initiative.timezone
+    sections = ["*KPIs* (latest against the threshold in force)\n"
+                + "\n".join(kpi_messages.standing_line(s) for s in standings),
+                "\n".join(incident_lines)]
+    if deviations:
+        sections.append("*Deviations* (latest)\n" + "\n".join(_deviation_line(d, zone) for d in deviations))
+    return render("initiative_show", initiative=initiative, role_lines=_role_lines(holders),
+                  delivery_problems=[_delivery_line(p, zone) for p in undelivered],
+                  extra_sections=[section for section in sections if section])

@@ -1,0 +1,90 @@
+"""What Steward says about KPIs: thresholds, measurements, standings, breaches, recoveries, silence, the trend chart."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.domain.kpis import Direction, Kpi, KpiStanding
+from messages.charts import kpi_trend_png
+from messages.render import Message, render, user_mention
+
+
+def value_text(kpi: Kpi, value: float) -> str:
+    """A measurement with its unit (`93%`, `4.2 s`)."""
+    return f"{value:g} {kpi.unit}".replace(" %", "%")
+
+
+def threshold_text(kpi: Kpi, threshold: float) -> str:
+    """A threshold with the side a value must stay on (`≥ 90%`, `≤ 2 s`)."""
+    sign = "≥" if kpi.direction is Direction.MIN else "≤"
+    return f"{sign} {value_text(kpi, threshold)}"
+
+
+def standing_line(standing: KpiStanding) -> str:
+    """One KPI's latest value against its threshold, marked within or outside."""
+    kpi = standing.kpi
+    value = "no measurement" if standing.value is None else value_text(kpi, standing.value)
+    threshold = "no threshold in force" if standing.threshold is None else threshold_text(kpi, standing.threshold)
+    mark = {True: ":white_check_mark: within", False: ":x: *outside*", None: ":white_circle:"}[standing.within]
+    return f"{mark} {kpi.label}: {value} ({threshold})"
+
+
+def threshold_proposed(kpi: Kpi, *, key: str, value: float, in_force: float | None) -> Message:
+    """The proposer's reply: the threshold waits for the business owner's baseline sign-off."""
+    now_line = f" (in force now: {threshold_text(kpi, in_force)})" if in_force is not None else ""
+    return _note(f"{kpi.label} threshold proposed",
+                 f":straight_ruler: Proposed the {kpi.label} threshold {threshold_text(kpi, value)} for `{key}`"
+                 f"{now_line}.",
+                 context_line=f"It is in force once the business owner signs the baseline: `/steward signoff {key} "
+                              "baseline approve`.")
+
+
+def recorded(standing: KpiStanding, *, key: str, value: float) -> Message:
+    """The recorder's reply: the value and where it stands against the threshold in force."""
+    kpi = standing.kpi
+    verdict = ("no threshold in force yet" if standing.within is None else
+               "within threshold" if standing.within else "*outside* threshold")
+    return _note(f"{kpi.label} recorded",
+                 f":bar_chart: Recorded {kpi.label} = {value:g} {kpi.unit} for `{key}`: {verdict}.")
+
+
+def breach_title(kpi: Kpi, *, value: float, threshold: float) -> str:
+    """The title of the incident a breach declares."""
+    return f"{kpi.label.capitalize()} {value_text(kpi, value)} breaches its threshold {threshold_text(kpi, threshold)}"
+
+
+def breach_deviation(title: str, *, recorded_by: str, source: str) -> str:
+    """The deviation a breach logs on the initiative's record."""
+    return f"{title} (recorded by {recorded_by} via {source})"
+
+
+def recovered(kpi: Kpi, *, incident_number: int, note: str, value: float, threshold: float) -> Message:
+    """The note in a breach incident's thread that the KPI is back within its threshold."""
+    return _note(f"INC{incident_number}: {note}",
+                 f":chart_with_upwards_trend: {kpi.label.capitalize()} is back within its threshold: "
+                 f"{value_text(kpi, value)} ({threshold_text(kpi, threshold)}). Resolve INC{incident_number} when you "
+                 "are satisfied.")
+
+
+def silence_prompt(silent: Sequence[Kpi], *, key: str, engineer: str | None, days: int) -> Message:
+    """Ask the data engineer (or whoever reads the channel, when the role is vacant) about silent KPIs."""
+    who = user_mention(engineer) if engineer else "The data engineer role is *vacant*; someone"
+    names = ", ".join(f"{kpi.label} (`{kpi.name}`)" for kpi in silent)
+    return _note(f"KPIs silent for {key}",
+                 f":mute: {who}, no measurement of {names} for `{key}` in {days} days. Silence is a signal too: "
+                 "please check the pipeline.",
+                 context_line=f"Record with `/steward kpi record {key} <kpi> <value>` or push them to the ingestion "
+                              "API.")
+
+
+def trend_chart(series: dict[str, list[tuple[datetime, float]]], thresholds: dict[str, float], *,
+                kpis: Sequence[Kpi], key: str, name: str, days: int, until: datetime) -> tuple[bytes, str, str]:
+    """The trend chart attachment: PNG, file name, title; raises ChartError when the values cannot be drawn."""
+    png = kpi_trend_png(series, thresholds, {kpi.name: kpi.label for kpi in kpis},
+                        f"{name}: KPIs over the last {days} days")
+    return png, f"{key}-kpis-{until.date().isoformat()}.png", f"KPI trends of {key}"
+
+
+def _note(text: str, line: str, *, context_line: str | None = None) -> Message:
+    return render("note", text=text, line=line, context_line=context_line)
