@@ -1,0 +1,24 @@
+"""request replay guard
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-30 02:30:00
+"""
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel.sql.sqltypes
+import storage.types
+
+
+revision = '0010'
+down_revision = '0009'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
