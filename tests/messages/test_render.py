@@ -52,3 +52,23 @@ def test_a_long_list_stays_within_fifty_blocks():
     message = render("initiative_list", initiatives=items)
     assert len(message.blocks) <= 50
     assert "and 80 more" in json.dumps(message.blocks)
+
+
+def test_a_prompt_names_one_person_per_line():
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from bot.domain.cadence import DEFAULT_CADENCE
+    from bot.domain.vocabulary import Role
+    from messages import reviews
+
+    rule = DEFAULT_CADENCE.rule("monthly-performance-review")
+    review = SimpleNamespace(number=7, kind=rule.kind, due_at=datetime(2026, 3, 2, 9, tzinfo=UTC))
+    initiative = SimpleNamespace(key="churn", name="Churn", timezone="Europe/Berlin", channel_id="C1")
+    people = [(Role.BUSINESS_OWNER, "UOLGA"), (Role.PRODUCT_MANAGER, "UPAUL"), (Role.MLOPS_ENGINEER, None)]
+    message = reviews.prompt(review, rule, initiative, people=people)
+    who = next(block["text"]["text"] for block in message.blocks
+               if block.get("text", {}).get("text", "").startswith("*Who*"))
+    assert who.splitlines()[1:4] == ["• business owner: <@UOLGA>", "• product manager: <@UPAUL>",
+                                     "• MLOps engineer: *vacant*, assign with "
+                                     "`/steward role assign churn mlops_engineer @someone`"]
