@@ -65,10 +65,10 @@ def page(incident: IncidentLike, effect: PageLevel, *, has_next: bool, by_hand: 
 
 def status_update_requested(incident: IncidentLike, *, since_ack: timedelta) -> Message:
     """Ask whoever acknowledged a long-running incident for news, in its thread."""
-    minutes = int(since_ack.total_seconds() // 60)
     number = name(incident.number)
     return _note(f"{number}: status update requested",
-                 f":hourglass_flowing_sand: {number} has been acknowledged for {minutes} min and is not resolved. "
+                 f":hourglass_flowing_sand: {number} has been acknowledged for {duration(since_ack)} and is not "
+                 "resolved. "
                  f"{user_mention(incident.acknowledged_by)}, please post a status update in this thread.")
 
 

@@ -91,7 +91,7 @@ def test_acknowledging_mid_ladder_stops_the_climb_and_updates_the_root(staffed, 
     assert len(texts) == 5  # levels 1 and 2, the acknowledgement, status requests due at +50 and +80
     assert f"Acknowledged by <@{DATA}> after 20 min. Escalation stopped." in texts[2]
     assert "acknowledged for 41 min" in texts[3] and f"<@{DATA}>, please post a status update" in texts[3]
-    assert "acknowledged for 70 min" in texts[4]
+    assert "acknowledged for 1 h 10 min" in texts[4]  # one human form for durations (issue 14)
     assert not any("Level 3" in t for t in texts)
     updated = slack.message("C0OPS", message["ts"])
     assert "*Acknowledged* by" in message_text(updated)
