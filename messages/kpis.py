@@ -69,11 +69,13 @@ def recovered(kpi: Kpi, *, incident_number: int, note: str, value: float, thresh
 
 def silence_prompt(silent: Sequence[Kpi], *, key: str, engineer: str | None, days: int) -> Message:
     """Ask the data engineer (or whoever reads the channel, when the role is vacant) about silent KPIs."""
-    who = user_mention(engineer) if engineer else "The data engineer role is *vacant*; someone"
     names = ", ".join(f"{kpi.label} (`{kpi.name}`)" for kpi in silent)
-    return _note(f"KPIs silent for {key}",
-                 f":mute: {who}, no measurement of {names} for `{key}` in {days} days. Silence is a signal too: "
-                 "please check the pipeline.",
+    silence = (f"no measurement of {names} for `{key}` in {days} days. Silence is a signal too: please check the "
+               "pipeline.")
+    line = (f":mute: {user_mention(engineer)}, {silence}" if engineer else
+            f":mute: The data engineer role is *vacant*, so whoever reads this: {silence} Assign one with "
+            f"`/steward role assign {key} data @someone`.")
+    return _note(f"KPIs silent for {key}", line,
                  context_line=f"Record with `/steward kpi record {key} <kpi> <value>` or push them to the ingestion "
                               "API.")
 

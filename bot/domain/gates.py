@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.escalation import Matrix
-from bot.domain.vocabulary import REQUIRED_ROLES, Role, Stage
+from bot.domain.vocabulary import REQUIRED_ROLES, Stage
 
 STAGE_ORDER = (Stage.READINESS, Stage.HANDOFF, Stage.LAUNCH, Stage.OPERATIONS, Stage.RETIRED)
 PARALLEL_OPERATION_DAYS = 28
@@ -97,7 +97,7 @@ def exit_checklist(facts: GateFacts) -> list[Check]:
                   "every KPI within threshold" if facts.kpis_within else
                   "some KPIs are outside their thresholds or not recorded")
         checks.append(Check("90-day KPI checkpoint within thresholds", within, detail))
-    checks.append(Check(f"Stage exit signed by the business owner ({Role.BUSINESS_OWNER.label})",
+    checks.append(Check("Stage exit signed by the business owner",
                         facts.stage_exit_signed, name=STAGE_EXIT_SIGNED))
     return checks
 

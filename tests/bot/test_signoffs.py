@@ -365,7 +365,7 @@ def audit_events(steward, action):
 
 def test_a_refused_advance_shows_the_checklist_with_the_command_to_sign_and_is_audited_once(walk):
     shown = walk.type("initiative advance triage")
-    assert ":x: Stage exit signed by the business owner (business owner) — " \
+    assert ":x: Stage exit signed by the business owner — " \
            "`/steward signoff triage stage-exit approve` while in readiness" in shown
     [refused] = audit_events(walk.steward, "stage.advance_refused")
     assert refused["stage"] == "readiness"

@@ -143,7 +143,7 @@ def test_a_silence_prompt_names_the_engineer_or_says_the_role_is_vacant():
     named = shown(kpi_messages.silence_prompt(silent, key="churn", engineer="UDATA", days=7))
     assert "<@UDATA>, no measurement of decision latency (`latency`), user adoption rate (`adoption`)" in named
     vacant = shown(kpi_messages.silence_prompt(silent, key="churn", engineer=None, days=7))
-    assert "The data engineer role is *vacant*; someone, no measurement" in vacant
+    assert "The data engineer role is *vacant*, so whoever reads this: no measurement of" in vacant
 
 
 def test_a_value_the_chart_cannot_draw_raises_chart_error():

@@ -82,7 +82,7 @@ def test_the_signoff_form_carries_its_subject_through_the_codec():
 def test_the_checklist_fills_in_the_command_to_sign_the_stage_exit():
     initiative = SimpleNamespace(key="triage", name="Invoice triage", stage=Stage.HANDOFF)
     checks = [Check("At least 28 days of parallel operation", False, "3 days so far"),
-              Check("Stage exit signed by the business owner (business owner)", False, name="stage-exit-signed")]
+              Check("Stage exit signed by the business owner", False, name="stage-exit-signed")]
     text = stage_messages.checklist(initiative, checks, stage=Stage.HANDOFF).blocks[0]["text"]["text"]
     assert "cannot leave *Stage 2: ownership transfer* for launch yet" in text
     assert "— `/steward signoff triage stage-exit approve` while in handoff" in text
