@@ -80,6 +80,13 @@ def measurements(*, session: Session, initiative_id: int, kpi: str, since: datet
         KpiMeasurement.measured_at >= since).order_by(KpiMeasurement.measured_at)))
 
 
+def has_measurements(*, session: Session, initiative_id: int, since: datetime, until: datetime) -> bool:
+    """Whether any KPI of the initiative was measured in a period (a chart of it would not be empty)."""
+    return session.exec(select(KpiMeasurement.id).where(
+        KpiMeasurement.initiative_id == initiative_id, KpiMeasurement.measured_at >= since,
+        KpiMeasurement.measured_at <= until).limit(1)).first() is not None
+
+
 def completed_reviews(*, session: Session, initiative_id: int, kind: str) -> int:
     """How many reviews of a kind the initiative has completed."""
     return session.exec(select(func.count()).select_from(Review).where(

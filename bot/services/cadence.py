@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -13,11 +13,11 @@ from bot.domain.vocabulary import Role
 from bot.outbox import queue_message
 from bot.services.calendar import schedule_for
 from bot.services.context import Services
-from bot.services.kpis import current_standings
+from bot.services.kpis import CHART_DAYS, current_standings
 from bot.services.steps import StepResult, each_row
 from messages import reviews as review_messages
 from states import OPEN_REVIEW, ReviewStatus
-from storage import counters, repository, reviews
+from storage import counters, records, repository, reviews
 from storage.audit import append_event
 from storage.db import read_scope, session_scope
 from storage.models import Initiative, Review
@@ -126,8 +126,10 @@ def _materialize_one(session: Session, initiative: Initiative, cadence: Cadence,
         queue_message(session=session, team_id=initiative.team_id, key=prompt_key(review),
                       channel_id=initiative.channel_id, message=message, purpose="review.prompt",
                       initiative_id=initiative.id, subject_id=review.id, at=now, due_at=latest.due_at)
-        if with_kpis:
-            # The chart is drawn when it is sent, and goes into the prompt's thread.
+        if with_kpis and records.has_measurements(session=session, initiative_id=initiative.id,
+                                                  since=now - timedelta(days=CHART_DAYS), until=now):
+            # The chart is drawn when it is sent, and goes into the prompt's thread; with no measurement in its
+            # window there is nothing to draw, and the prompt's table already says "no measurement".
             queue_message(session=session, team_id=initiative.team_id, key=f"review:{review.id}:chart",
                           channel_id=initiative.channel_id, message=review_messages.chart_placeholder(),
                           purpose="kpi.chart", method="files.upload", thread_key=prompt_key(review),

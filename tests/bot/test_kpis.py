@@ -274,8 +274,12 @@ def test_a_value_the_chart_cannot_draw_is_a_chart_error_naming_the_reason(stewar
     from messages.charts import ChartError
 
     type_(steward, "initiative create fresh Fresh", user="UADMIN0001")
-    assert "Recorded decision latency = 1e+308 s" in type_(steward, "kpi record fresh latency 1e308",
-                                                             user="UADMIN0001")
+    assert "Recorded decision latency = 5 s" in type_(steward, "kpi record fresh latency 5", user="UADMIN0001")
+    with Session(steward.engine) as session:  # a value from before latency was bounded
+        measurement = session.exec(select(KpiMeasurement)).one()
+        measurement.value = 1e308
+        session.add(measurement)
+        session.commit()
     with Session(steward.engine) as session:
         initiative = session.exec(select(Initiative).where(Initiative.key == "fresh")).one()
         row = SimpleNamespace(initiative_id=initiative.id, due_at=NOW + timedelta(hours=1))
@@ -334,3 +338,12 @@ def test_one_initiative_that_cannot_be_prompted_does_not_stop_the_silence_prompt
     live.drain(later)
     for channel in ("C0OPS", "C0FRAUD"):
         assert len([m for m in slack.posts(channel) if "no measurement" in message_text(m)]) == 1, channel
+
+
+def test_a_checkpoint_with_no_measurements_posts_no_empty_chart(steward, slack):
+    launch = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
+    type_(steward, "initiative create churn Churn stage=launch since=2026-04-01", user="UADMIN0001", at=launch)
+    steward.runtime.sweep(datetime(2026, 5, 1, 11, 0, tzinfo=UTC))  # the 30-day checkpoint, nothing measured
+    prompt = next(m for m in slack.posts("C0OPS") if "KPI checkpoint" in message_text(m))
+    assert "no measurement" in message_text(prompt)
+    assert slack.calls_to("files.getUploadURLExternal") == [] and slack.calls_to("files.completeUploadExternal") == []
