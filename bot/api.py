@@ -15,7 +15,13 @@ from bot.services.context import Services
 PATH = re.compile(r"^/api/v1/initiatives/(?P<key>[a-z][a-z0-9-]{1,39})/kpis/?$")
 MAX_BODY = 1_000_000
 MAX_ITEMS = 1000
-FUTURE_SLACK = timedelta(minutes=5)
+FUTURE_SLACK = timedelta(minutes=5)  # clocks of a pipeline and of Steward may differ a little, not more
+OLDEST = timedelta(days=400)  # a measurement older than this is a backfill mistake, not a reading
+MAX_DIGITS = 400  # an integer longer than this is beyond any float (and beyond Python's int parsing limit)
+
+
+class _TooLarge:
+    """An integer in the body too large for a float: kept as a marker so the error can name its field."""
 
 
 class ApiError(Exception):
@@ -42,6 +48,7 @@ def handle(services: Services, *, method: str, path: str, headers: dict[str, str
         if method != "POST":
             raise ApiError(405, "use POST")
         token = _bearer(headers)
+        _authorize(services, token, match["key"])  # before the body is even looked at
         if len(body) > MAX_BODY:
             raise ApiError(413, f"the body is over {MAX_BODY} bytes")
         readings = parse_body(body, now)
@@ -58,11 +65,26 @@ def _bearer(headers: dict[str, str]) -> str:
     return token.strip()
 
 
+def _authorize(services: Services, token: str, key: str) -> None:
+    try:
+        kpis.authorize(services, token=token, key=key)
+    except NotFound:
+        raise ApiError(401, "unknown or revoked token") from None
+    except PermissionDenied:
+        raise ApiError(403, f"this token is not for initiative {key!r}") from None
+
+
+def _parse_int(text: str) -> int | _TooLarge:
+    return _TooLarge() if len(text.lstrip("-")) > MAX_DIGITS else int(text)
+
+
 def parse_body(body: bytes, now: datetime) -> list[Reading]:
     """Validate every item before anything is recorded; the error names the first bad field."""
     try:
-        data = json.loads(body or b"")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = json.loads(body or b"", parse_int=_parse_int)
+    except RecursionError:
+        raise ApiError(422, "the body is nested too deeply; send a measurement or a list of them", "body") from None
+    except (ValueError, UnicodeDecodeError):  # JSONDecodeError is a ValueError
         raise ApiError(422, "the body is not JSON", "body") from None
     items = data if isinstance(data, list) else [data]
     prefix = (lambda i: f"[{i}].") if isinstance(data, list) else (lambda i: "")
@@ -82,23 +104,50 @@ def parse_body(body: bytes, now: datetime) -> list[Reading]:
         kpi = KPIS.get(name) if isinstance(name, str) else None
         if kpi is None:
             raise ApiError(422, "kpi must be one of " + ", ".join(KPIS), where + "kpi")
-        value = item.get("value")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ApiError(422, "value must be a number", where + "value")
-        problem = kpi.check(float(value))
-        if problem:
-            raise ApiError(422, f"{kpi.label} {problem}", where + "value")
-        at = now
-        if "at" in item:
-            try:
-                at = datetime.fromisoformat(str(item["at"]).replace("Z", "+00:00"))
-            except ValueError:
-                raise ApiError(422, "at must be an ISO 8601 time such as 2026-03-02T10:00:00Z", where + "at") from None
-            at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-            if at > now + FUTURE_SLACK:
-                raise ApiError(422, "at is in the future", where + "at")
-        readings.append(Reading(kpi.name, float(value), at))
+        value = _number(item.get("value"), kpi, where + "value")
+        at = _moment(item["at"], now, where + "at") if "at" in item else now
+        readings.append(Reading(kpi.name, value, at))
     return readings
+
+
+def _number(value: object, kpi, field: str) -> float:
+    """The measured value as a float within the KPI's documented range."""
+    if isinstance(value, _TooLarge):
+        raise ApiError(422, f"value is too large to be a {kpi.label}", field)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ApiError(422, "value must be a number", field)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ApiError(422, f"value is too large to be a {kpi.label}", field) from None
+    if not math.isfinite(number):
+        raise ApiError(422, "value must be a finite number", field)
+    problem = kpi.check(number)
+    if problem:
+        raise ApiError(422, f"{kpi.label} {problem}", field)
+    return number
+
+
+def _moment(value: object, now: datetime, field: str) -> datetime:
+    """`at` as UTC, neither beyond a small clock skew in the future nor older than the documented limit."""
+    if not isinstance(value, str):
+        raise ApiError(422, "at must be an ISO 8601 time such as 2026-03-02T10:00:00Z", field)
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except ValueError:
+        raise ApiError(422, "at must be an ISO 8601 time such as 2026-03-02T10:00:00Z", field) from None
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the first representable UTC moment
+        raise ApiError(422, "at is out of range", field) from None
+    if at > now + FUTURE_SLACK:
+        raise ApiError(422, f"at is in the future (more than {_minutes(FUTURE_SLACK)} minutes ahead)", field)
+    if at < now - OLDEST:
+        raise ApiError(422, f"at is more than {OLDEST.days} days in the past", field)
+    return at
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
 
 
 def _record(services: Services, token: str, key: str, readings: list[Reading], now: datetime) -> dict:

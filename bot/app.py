@@ -6,6 +6,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot import listeners
+from bot.listeners import replay
 from bot.services.context import Services
 from bot.slack_port import make_web_client
 
@@ -26,4 +27,5 @@ def create_app(services: Services, *, client: WebClient | None = None) -> App:
         raise_error_for_unhandled_request=False,
     )
     listeners.register(app, services)
+    replay.install(app, services)  # after Bolt's signature check, before every listener
     return app

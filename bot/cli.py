@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import signal
 import sys
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -78,71 +76,116 @@ def run(
     for noisy in ("alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = _settings()
-    _engine(settings).dispose()  # migrate first, so even a bot without credentials leaves a ready database
+    _check_policy(settings)
     missing = settings.missing_slack_credentials()
     if missing:
-        from sqlalchemy.engine import make_url
-
-        typer.echo(MISSING_CREDENTIALS.format(missing=" and ".join(missing),
-                                              database=make_url(settings.database_url).render_as_string()),
-                   err=True)
-        if not sandbox_without_slack:
-            raise typer.Exit(2)
-        typer.echo("Meanwhile, here is Steward against a local Slack (`--no-sandbox` to just exit):", err=True)
-        _run_sandbox(settings.database_url, sandbox_port, load_sample=True)
+        _without_slack(settings, missing, sandbox=sandbox_without_slack, port=sandbox_port)
         return
-    from slack_sdk.errors import SlackApiError
+    _engine(settings).dispose()  # migrate first, so even a bot Slack refuses leaves a ready database
+    from bot.runtime import SlackRefused, verify_bot_token
+    from bot.server import make_http_server, make_wsgi_app
 
     try:
+        identity = verify_bot_token(settings)  # auth.test: a wrong or revoked token stops here, in one line
         runtime = _runtime(settings, with_app=True)
-    except (SlackApiError, OSError) as exc:  # auth.test failed: a wrong token or an unreachable SLACK_API_URL
-        typer.echo(f"steward: SLACK_BOT_TOKEN/SLACK_API_URL: Slack did not accept the bot token "
-                   f"({str(exc).splitlines()[0][:200]})", err=True)
+    except SlackRefused as refused:
+        typer.echo(f"steward: {refused}", err=True)
         raise typer.Exit(2) from None
-    runtime.start_background()
-    stop = threading.Event()
-
-    def _terminate(signum, _frame):
-        log.info("signal %s: stopping", signum)
-        stop.set()
-
+    except Exception as exc:  # Bolt's own auth.test disagreed a moment later: still one line
+        typer.echo(f"steward: SLACK_BOT_TOKEN: Slack did not accept the bot token ({type(exc).__name__}: "
+                   f"{str(exc).splitlines()[0][:200] if str(exc) else ''})", err=True)
+        raise typer.Exit(2) from None
+    link = None
     if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from bot.socket_mode import SocketModeLink
 
-        handler = SocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
-        signal.signal(signal.SIGTERM, _terminate)
-        signal.signal(signal.SIGINT, _terminate)
-        handler.connect()
-        log.info("Steward is running in Socket Mode")
-        stop.wait()
-        handler.close()
+        link = SocketModeLink(runtime.app, settings.slack_app_token.get_secret_value())
+        try:
+            link.open()  # apps.connections.open, then the websocket; a refused app token stops here
+        except SlackRefused as refused:
+            link.close()
+            runtime.stop()
+            typer.echo(f"steward: {refused}", err=True)
+            raise typer.Exit(2) from None
+    runtime.start_background()
+    # Both modes serve /healthz and the KPI API on STEWARD_PORT; only HTTP mode takes Slack's requests there.
+    server = make_http_server(make_wsgi_app(runtime.app, runtime.services, socket_link=link), host=host,
+                              port=settings.steward_port)
+    where = f"http://{host}:{server.effective_port}"
+    if link is not None:
+        connected = link.wait_connected(5)
+        log.info("Steward is running in Socket Mode as %s (%s); /healthz and the KPI API on %s",
+                 identity.get("user", "?"), "connected" if connected else link.status()[1], where)
     else:
-        from bot.server import make_http_server, make_wsgi_app
+        log.info("Steward is listening on %s/slack/events", where)
 
-        server = make_http_server(make_wsgi_app(runtime.app, runtime.services), host=host,
-                                  port=settings.steward_port)
-        log.info("Steward is listening on http://%s:%s/slack/events", host, server.effective_port)
+    def _close(signum, _frame):
+        # waitress's run() treats SystemExit as "finish the requests in flight, then stop".
+        log.info("signal %s: stopping", signum)
+        raise SystemExit(0)
 
-        def _close(signum, _frame):
-            # waitress's run() treats SystemExit as "finish the requests in flight, then stop".
-            log.info("signal %s: stopping", signum)
-            raise SystemExit(0)
-
-        signal.signal(signal.SIGTERM, _close)
-        signal.signal(signal.SIGINT, _close)
+    signal.signal(signal.SIGTERM, _close)
+    signal.signal(signal.SIGINT, _close)
+    try:
         server.run()
+    finally:
+        if link is not None:
+            link.close()
     runtime.stop()
     log.info("Steward stopped")
 
 
-def _run_sandbox(database_url: str, port: int, *, load_sample: bool) -> None:
-    from bot.localslack.sandbox import Sandbox
+# Any of these set (in the environment or .env, even empty) means a deployment: a missing credential is then
+# a fault to report, never a reason to fall back to the sandbox.
+DEPLOYMENT_VARIABLES = {"database_url": "DATABASE_URL", "slack_bot_token": "SLACK_BOT_TOKEN",
+                        "slack_signing_secret": "SLACK_SIGNING_SECRET", "slack_app_token": "SLACK_APP_TOKEN"}
 
-    sandbox = Sandbox(database_url=database_url, port=port)
+
+def _without_slack(settings: Settings, missing: list[str], *, sandbox: bool, port: int) -> None:
+    """Credentials are missing: the sandbox on its own database for a first try, exit 2 for a deployment."""
+    from sqlalchemy.engine import make_url
+
+    deployment = [name for field, name in DEPLOYMENT_VARIABLES.items() if field in settings.model_fields_set]
+    if deployment or not sandbox:
+        _engine(settings).dispose()  # migrate, so the database is ready when the credentials come
+        typer.echo(MISSING_CREDENTIALS.format(missing=" and ".join(missing),
+                                              database=make_url(settings.database_url).render_as_string()),
+                   err=True)
+        if deployment and sandbox:
+            typer.echo(f"steward: not starting the sandbox: {', '.join(deployment)} "
+                       f"{'is' if len(deployment) == 1 else 'are'} set, so this is a deployment and a missing "
+                       f"{' or '.join(missing)} is fatal. Set {' and '.join(missing)}; to try Steward without "
+                       "Slack, run `steward sandbox` (it keeps a database of its own).", err=True)
+        raise typer.Exit(2)
+    typer.echo(MISSING_CREDENTIALS.split("\n\nThe database is ready")[0].format(missing=" and ".join(missing))
+               + "\n", err=True)
+    typer.echo("Meanwhile, here is Steward against a local Slack, on a database of its own "
+               "(`--no-sandbox` to just exit):", err=True)
+    _run_sandbox(None, port, load_sample=True)
+
+
+def _run_sandbox(database_url: str | None, port: int, *, load_sample: bool) -> None:
+    from bot.localslack.sandbox import SANDBOX_DATABASE, NotTheSandboxDatabase, Sandbox
+
+    database_url = database_url or SANDBOX_DATABASE
+    try:
+        sandbox = Sandbox(database_url=database_url, port=port, sample=load_sample)
+    except NotTheSandboxDatabase as refused:
+        typer.echo(f"steward: the sandbox refuses this database: {refused}", err=True)
+        raise typer.Exit(2) from None
+    except ConfigError as error:
+        typer.echo(f"steward: configuration error: {error}", err=True)
+        raise typer.Exit(2) from None
+    except Exception as exc:  # the database is unreachable or the port is taken: one line, not a traceback
+        typer.echo(f"steward: sandbox: cannot start ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})",
+                   err=True)
+        raise typer.Exit(2) from None
     if load_sample:
-        with contextlib.suppress(Exception):  # already loaded in this database
-            sandbox.load_sample()
-    typer.echo(f"Steward sandbox: open {sandbox.url} (a local Slack; Ctrl-C to stop). To move to a real "
+        sandbox.load_sample(announce=False)  # what is loaded already is left alone
+    from sqlalchemy.engine import make_url
+
+    typer.echo(f"Steward sandbox: open {sandbox.url} (a local Slack; data in "
+               f"{make_url(database_url).render_as_string()}; Ctrl-C to stop). To move to a real "
                "workspace, set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see `steward manifest`).", err=True)
 
     def _stop(signum, _frame):
@@ -159,29 +202,48 @@ def _run_sandbox(database_url: str, port: int, *, load_sample: bool) -> None:
 
 @cli.command()
 def sandbox(port: Annotated[int, typer.Option(help="Port of the sandbox page (0 picks a free one).")] = 8080,
-            sample: Annotated[bool, typer.Option("--sample/--no-sample", help="Load the sample initiative.")] = True
+            sample: Annotated[bool, typer.Option("--sample/--no-sample", help="Load the sample initiative.")] = True,
+            database: Annotated[str | None, typer.Option(
+                help="The sandbox's own database (default sqlite:///steward-sandbox.db here; DATABASE_URL is "
+                     "never used). One that holds another workspace is refused.")] = None,
             ) -> None:
     """Try Steward without a Slack workspace: the real bot against a local Slack, in your browser."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    settings = _settings()
-    _engine(settings).dispose()
-    _run_sandbox(settings.database_url, port, load_sample=sample)
+    _run_sandbox(database, port, load_sample=sample)
 
 
 @cli.command()
-def manifest(url: Annotated[str | None, typer.Option(help="Public base URL (HTTP mode); omit for Socket Mode.")]
+def manifest(url: Annotated[str | None, typer.Option(
+        help="Public https base URL (or the full .../slack/events URL) for HTTP mode; omit for Socket Mode.")]
              = None) -> None:
     """Print the Slack app manifest (YAML) to paste into api.slack.com/apps."""
     from urllib.parse import urlparse
 
-    from bot.manifest import build_manifest
+    from bot.manifest import build_manifest, scope_comments
 
     if url is not None:
-        parsed = urlparse(url)
-        if parsed.scheme != "https" or not parsed.netloc:
+        parsed = urlparse(url.strip())
+        if parsed.scheme != "https" or not parsed.netloc or parsed.query or parsed.fragment:
             typer.echo("steward: --url must be a public https URL such as https://steward.example.com", err=True)
             raise typer.Exit(2)
-    typer.echo(yaml.safe_dump(build_manifest(url), sort_keys=False, allow_unicode=True), nl=False)
+        path = parsed.path.rstrip("/")
+        if path and not path.endswith("/slack/events"):
+            typer.echo(f"steward: --url: give the base URL (https://{parsed.netloc}) or the full events URL "
+                       f"ending in /slack/events, not {path!r}", err=True)
+            raise typer.Exit(2)
+    text = yaml.safe_dump(build_manifest(url), sort_keys=False, allow_unicode=True)
+    typer.echo(scope_comments(text), nl=False)
+
+
+def _check_policy(settings: Settings) -> None:
+    """A bad STEWARD_CONFIG stops start-up in one line, before the database or Slack is touched."""
+    from bot.org_config import load_org_config
+
+    try:
+        load_org_config(settings.steward_config)
+    except ConfigError as error:
+        typer.echo(f"steward: configuration error: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _runtime(settings: Settings, *, with_app: bool = False):
@@ -309,31 +371,39 @@ def db_upgrade() -> None:
 
 @audit_cli.command("verify")
 def audit_verify(slack: Annotated[bool, typer.Option(
-        "--slack", help="Also compare with the chain heads posted to STEWARD_AUDIT_CHANNEL in Slack.")] = False
+        "--slack", help="Also compare with the chain heads Steward posted to STEWARD_AUDIT_CHANNEL in Slack.")] = False
                  ) -> None:
-    """Check every workspace's hash chain and its daily witnesses; name the first broken event."""
-    from bot.audit_check import slack_witnesses, verify_workspace
-    from storage import audit
-    from storage.db import read_scope
+    """Check every workspace's hash chain, the operative rows it binds, and its witnessed heads.
+
+    Exit 0 intact, 1 broken (every break named), 2 could not check (the reason on one line).
+    """
+    from bot.audit_check import CouldNotCheck, slack_witnesses, verify_all
+    from messages import audit as audit_messages
 
     settings = _settings()
     engine = _engine(settings, migrate=False)
-    heads_in_slack = {}
-    if slack:
-        if settings.slack_bot_token is None or settings.steward_audit_channel is None:
-            typer.echo("steward: --slack needs SLACK_BOT_TOKEN and STEWARD_AUDIT_CHANNEL", err=True)
-            raise typer.Exit(2)
-        heads_in_slack = slack_witnesses(settings)
-    broken = False
-    with read_scope(engine) as session:
-        teams = audit.workspaces(session=session)
-        for team_id in teams:
-            ok, line = verify_workspace(session, team_id, heads_in_slack.get(team_id, []))
-            broken |= not ok
+    try:
+        heads_in_slack = {}
+        if slack:
+            if settings.slack_bot_token is None or settings.steward_audit_channel is None:
+                typer.echo(audit_messages.could_not_check("--slack needs SLACK_BOT_TOKEN and STEWARD_AUDIT_CHANNEL"),
+                           err=True)
+                raise typer.Exit(2)
+            heads_in_slack = slack_witnesses(settings)
+        reports = verify_all(engine, heads_in_slack, with_slack=slack)
+    except CouldNotCheck as exc:
+        typer.echo(audit_messages.could_not_check(str(exc)), err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    for report in reports:
+        for line in audit_messages.verify_lines(report):
             typer.echo(line)
-    if not teams:
-        typer.echo("no audit events yet")
-    raise typer.Exit(1 if broken else 0)
+    if not reports:
+        typer.echo(audit_messages.no_events())
+    for line in audit_messages.verify_limits(reports, with_slack=slack):
+        typer.echo(line)
+    raise typer.Exit(0 if all(report.intact for report in reports) else 1)
 
 
 @audit_cli.command("export")

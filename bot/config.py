@@ -29,6 +29,9 @@ _EXPECTED = {
     "STEWARD_CONFIG": "the path of an existing cadence/escalation override file",
     "STEWARD_SWEEP_SECONDS": "a whole number of seconds from 5 to 3600",
     "STEWARD_AUDIT_CHANNEL": "a Slack channel id such as C012ABCDEF",
+    "STEWARD_SLACK_POST_INTERVAL": "seconds between Steward's posts in one channel, from 0.1 to 60",
+    "STEWARD_SLACK_POST_BURST": "how many posts one channel takes at once, from 1 to 50",
+    "STEWARD_SLACK_HISTORY_PER_MINUTE": "conversations.history calls a minute (1 for a non-Marketplace app)",
 }
 
 
@@ -48,6 +51,10 @@ class Settings(BaseSettings):
     steward_config: Path | None = None
     steward_sweep_seconds: int = Field(default=60, ge=5, le=3600)
     steward_audit_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{2,}$")
+    # The outbox's pace (bot/pacing.py): Slack allows about one post a second per channel, short bursts.
+    steward_slack_post_interval: float = Field(default=1.0, ge=0.1, le=60)
+    steward_slack_post_burst: int = Field(default=3, ge=1, le=50)
+    steward_slack_history_per_minute: int | None = Field(default=None, ge=1, le=100)
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "steward_config",
                      "steward_audit_channel", mode="before")

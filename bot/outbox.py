@@ -1,4 +1,10 @@
-"""Drain the outbox into Slack: claim, re-check, send, record; retry faults with backoff."""
+"""Drain the outbox into Slack: pace, claim, re-check, send, record; retry faults with backoff.
+
+Exactly once: a post whose outcome is unknown (a claim that lapsed, a timeout or a connection dropped
+after sending) leaves the row `unsure`; its next attempt first looks in the channel's history, from a
+little before the first attempt, for a message carrying its outbox key, and records that one instead
+of posting again. A look-up that fails is retried like any fault: the row never posts blind.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.pacing import CALLS, Pacer
 from bot.slack_port import FaultKind, SlackFault, SlackPort
 from messages.render import Message
 from states import OutboxStatus
@@ -25,6 +32,11 @@ OUTBOX_EVENT = "steward_outbox"  # message metadata carrying the outbox key, so 
 MAX_TRANSIENT_BACKOFF = timedelta(minutes=5)
 NEEDS_ACTION_BACKOFF = timedelta(minutes=15)
 PARENT_WAIT = timedelta(seconds=1)  # the parent is being sent by another sender right now
+LOOKBACK = timedelta(minutes=5)  # history is searched from this long before the first attempt (clock skew)
+LIVE_SKEW = timedelta(seconds=5)  # a drain's `now` this close to the wall clock is a live drain
+MAX_UPLOAD_ATTEMPTS = 4  # a chart that still cannot be shared after this many tries fails and is deleted
+# Send errors that mean the channel needs a person (B's membership state listens through `on_channel_trouble`).
+CHANNEL_TROUBLE = {"not_in_channel", "channel_not_found", "is_archived"}
 
 # purpose -> predicate deciding, just before sending, whether the message is still wanted.
 StillWanted = Callable[[Session, OutboxMessage], bool]
@@ -32,6 +44,8 @@ StillWanted = Callable[[Session, OutboxMessage], bool]
 Attachment = Callable[[Session, OutboxMessage], tuple[bytes, str, str]]
 # purpose -> hook recording the Slack ts on the row that caused the message.
 OnSent = Callable[[Session, OutboxMessage, str, datetime], None]
+# (team_id, channel_id, error) -> None: a send met not_in_channel / channel_not_found / is_archived.
+OnChannelTrouble = Callable[[str, str, str], None]
 
 
 def queue_message(*, session: Session, team_id: str, key: str, channel_id: str, message: Message, purpose: str,
@@ -47,6 +61,7 @@ class DrainResult:
     retried: int = 0
     failed: int = 0
     skipped: int = 0
+    deferred: int = 0  # rows moved on to respect Slack's pace; no call made
 
 
 @dataclass
@@ -56,23 +71,51 @@ class OutboxSender:
     still_wanted: dict[str, StillWanted] = field(default_factory=dict)
     on_sent: dict[str, OnSent] = field(default_factory=dict)
     attachments: dict[str, Attachment] = field(default_factory=dict)
+    pacer: Pacer = field(default_factory=Pacer)
+    on_channel_trouble: OnChannelTrouble | None = None
 
     def drain(self, now: datetime | None = None, *, batch: int = 50, max_batches: int = 20) -> DrainResult:
-        """Send every message due at `now`; each is claimed first, so concurrent drains share the work."""
+        """Send every message due at `now` that Slack's pace allows; the rest are moved on to their moment.
+
+        Each message is claimed first, so concurrent drains share the work. Nothing here sleeps.
+        """
         result = DrainResult()
+        started = datetime.now(UTC)
+        # A live drain (now is the wall clock) paces each row at the moment it really calls Slack, later
+        # than `now` by the rows before it, as Slack sees it; a drain at a given moment (tests, `sweep
+        # --at`) paces at that moment.
+        live = now is None or abs(now - started) < LIVE_SKEW
         for _ in range(max_batches):
             moment = now or datetime.now(UTC)
             with read_scope(self.engine) as session:
-                ids = outbox.due_ids(session=session, now=moment, limit=batch)
-            if not ids:
+                due = outbox.due_rows(session=session, now=moment, limit=batch)
+            if not due:
                 break
-            progressed = False
-            for message_id in ids:
+            progressed, later = False, []
+            for message_id, team_id, channel, method, pending, unsure in due:
+                # Paced one by one, just before its call: a 429 met by the row before cools the channel
+                # for the rows behind it. A lapsed claim goes at once: it was paced before and looks first.
+                calls = CALLS.get(method, [method])
+                if unsure and method == "chat.postMessage":
+                    calls = ["conversations.history", *calls]  # it looks in history first
+                paced_at = moment
+                if live:
+                    paced_at = datetime.now(UTC) if now is None else now + (datetime.now(UTC) - started)
+                at = self.pacer.slot(row_id=message_id, team_id=team_id, channel=channel, calls=calls,
+                                     now=paced_at) if pending else None
+                if at is not None:
+                    later.append((message_id, at))
+                    continue
                 outcome = self._deliver_isolated(message_id, moment)
+                self.pacer.release(message_id)
                 if outcome is not None:
                     progressed = True
                     setattr(result, outcome, getattr(result, outcome) + 1)
-            if not progressed or len(ids) < batch:
+            if later:
+                with session_scope(self.engine) as session:
+                    result.deferred += outbox.defer(session=session, slots=later, now=moment)
+                progressed = True
+            if not progressed or len(due) < batch:
                 break
         return result
 
@@ -87,7 +130,7 @@ class OutboxSender:
 
     def _deliver(self, message_id: int, now: datetime) -> str | None:
         with session_scope(self.engine) as session:
-            row, lapsed = outbox.claim(session=session, message_id=message_id, now=now, lease=LEASE)
+            row, _lapsed = outbox.claim(session=session, message_id=message_id, now=now, lease=LEASE)
         if row is None:
             return None  # another sender has it
         with session_scope(self.engine) as session:
@@ -115,13 +158,12 @@ class OutboxSender:
                     "status": OutboxStatus.PENDING, "attempts": row.attempts - 1, "next_attempt_at": now + PARENT_WAIT})
             return "retried"
         try:
-            ts = self._send(row, lapsed=lapsed, blocks=blocks, attachment=attachment, thread_ts=thread_ts,
-                            target_ts=target_ts)
+            ts = self._send(row, blocks=blocks, attachment=attachment, thread_ts=thread_ts, target_ts=target_ts)
         except SlackFault as fault:
             return self._record_fault(row, fault, now)
         with session_scope(self.engine) as session:
             if outbox.finish(session=session, row=row, values={"status": OutboxStatus.SENT, "ts": ts, "sent_at": now,
-                                                               "last_error": None}):
+                                                               "last_error": None, "unsure_until": None}):
                 hook = self.on_sent.get(row.purpose)
                 if hook is not None:
                     hook(session, row, ts, now)
@@ -135,24 +177,50 @@ class OutboxSender:
         other = outbox.by_key(session=session, team_id=row.team_id, key=key)
         return other.ts if other else None
 
-    def _send(self, row: OutboxMessage, *, lapsed: bool, blocks: list, attachment: tuple[bytes, str, str] | None,
+    def _send(self, row: OutboxMessage, *, blocks: list, attachment: tuple[bytes, str, str] | None,
               thread_ts: str | None, target_ts: str | None) -> str | None:
-        if lapsed and row.method == "chat.postMessage":
-            # The sender before us died mid-send; if Slack has the message, record it instead of posting twice.
-            ts = self.slack.find_posted(channel=row.channel_id, key=row.key, thread_ts=thread_ts)
+        if row.unsure_until is not None and row.method == "chat.postMessage":
+            # An earlier attempt may have reached Slack (a sender died mid-send, or the answer was lost):
+            # if Slack has the message, record it instead of posting twice. A failed look-up raises.
+            # No `latest` bound: Slack's clock, not ours, stamps the message, so only the start is trusted
+            # (less the margin for skew).
+            oldest = (row.first_attempt_at or row.created_at) - LOOKBACK
+            ts = self.slack.find_posted(channel=row.channel_id, key=row.key, thread_ts=thread_ts,
+                                        oldest=oldest.timestamp())
             if ts is not None:
                 log.info("outbox message %s was already in Slack (%s); not posting it again", row.key, ts)
                 return ts
         if row.method == "chat.update":
             return self.slack.update_message(channel=row.channel_id, ts=target_ts, text=row.text, blocks=blocks)
         if row.method == "files.upload":
-            content, filename, title = attachment
-            return self.slack.upload_file(channel=row.channel_id, thread_ts=thread_ts, content=content,
-                                          filename=filename, title=title)
+            return self._upload(row, attachment, thread_ts)
+        if row.method == "response_url":  # B: a click's or form's private answer; `blocks` are the message's
+            return self.slack.respond(url=row.reply_url, text=row.text, blocks=blocks, channel=row.channel_id,
+                                      user=row.user_id)
+        if row.method == "views.publish":  # B: a Home tab; `blocks` holds the whole view
+            return self.slack.publish_home(user=row.user_id, view=blocks)
         if row.method == "chat.postEphemeral":
             return self.slack.post_ephemeral(channel=row.channel_id, user=row.user_id, text=row.text, blocks=blocks)
         return self.slack.post_message(channel=row.channel_id, text=row.text, blocks=blocks, thread_ts=thread_ts,
                                        metadata={"event_type": OUTBOX_EVENT, "event_payload": {"key": row.key}})
+
+    def _upload(self, row: OutboxMessage, attachment: tuple[bytes, str, str], thread_ts: str | None) -> str:
+        """Upload (once: the file id is kept on the row) and share in the channel."""
+        content, filename, title = attachment
+        if not row.file_id:
+            file_id = self.slack.start_upload(content=content, filename=filename)
+            with session_scope(self.engine) as session:
+                outbox.remember_file(session=session, row=row, file_id=file_id)
+        try:
+            return self.slack.complete_upload(file_id=row.file_id, title=title, channel=row.channel_id,
+                                              thread_ts=thread_ts)
+        except SlackFault as fault:
+            if fault.error == "file_not_found":
+                # Slack no longer has the upload (it expired unshared): the next attempt uploads afresh.
+                with session_scope(self.engine) as session:
+                    outbox.remember_file(session=session, row=row, file_id=None)
+                raise SlackFault("upload expired before it was shared", FaultKind.TRANSIENT) from fault
+            raise
 
     def _give_up(self, row: OutboxMessage, reason: str) -> str:
         """Mark a message that can never be sent failed, with the reason `initiative show` lists."""
@@ -160,10 +228,38 @@ class OutboxSender:
             outbox.finish(session=session, row=row, values={"status": OutboxStatus.FAILED, "last_error": reason[:500]})
         return "failed"
 
+    def _discard_upload(self, row: OutboxMessage) -> str:
+        """Delete an upload that will never be shared; '' when gone (or none), else why it is left."""
+        if not row.file_id:
+            return ""
+        try:
+            self.slack.delete_file(file_id=row.file_id)
+        except SlackFault as fault:
+            log.warning("could not delete the unshared upload %s of %s: %s", row.file_id, row.key, fault.error)
+            return f"; the upload {row.file_id} could not be deleted ({fault.error})"
+        return ""
+
     def _record_fault(self, row: OutboxMessage, fault: SlackFault, now: datetime) -> str:
-        if fault.kind is FaultKind.PERMANENT:
+        if fault.retry_after is not None:
+            # Cool what was limited, so the rows behind this one wait without calling Slack.
+            call = fault.call or CALLS.get(row.method, [row.method])[-1]
+            self.pacer.cool(team_id=row.team_id, channel=row.channel_id, call=call,
+                            until=now + timedelta(seconds=fault.retry_after))
+        if fault.error in CHANNEL_TROUBLE and self.on_channel_trouble is not None:
+            try:
+                self.on_channel_trouble(row.team_id, row.channel_id, fault.error)
+            except Exception:
+                log.exception("recording the channel trouble of %s failed", row.channel_id)
+        upload_capped = (row.method == "files.upload" and fault.kind is FaultKind.NEEDS_ACTION
+                         and row.attempts >= MAX_UPLOAD_ATTEMPTS)
+        if fault.kind is FaultKind.PERMANENT or upload_capped:
             log.error("Slack refused outbox message %s (%s): %s", row.key, row.method, fault.error)
-            values = {"status": OutboxStatus.FAILED, "last_error": fault.error}
+            reason = fault.error
+            if upload_capped:
+                reason = f"{fault.error} (gave up after {row.attempts} attempts)"
+            if row.method == "files.upload":
+                reason += self._discard_upload(row)
+            values = {"status": OutboxStatus.FAILED, "last_error": reason[:500]}
             outcome = "failed"
         else:
             if fault.kind is FaultKind.NEEDS_ACTION:
@@ -174,6 +270,10 @@ class OutboxSender:
             else:
                 delay = min(timedelta(seconds=5 * 2 ** min(row.attempts - 1, 10)), MAX_TRANSIENT_BACKOFF)
             values = {"status": OutboxStatus.PENDING, "last_error": fault.error[:500], "next_attempt_at": now + delay}
+            if fault.maybe_sent and row.method == "chat.postMessage" and fault.call in (None, "chat.postMessage"):
+                # Slack may have it, taken at any moment until the client gave up: look before posting again.
+                timeout = timedelta(seconds=self.slack.client.timeout or 0)
+                values["unsure_until"] = max(filter(None, [row.unsure_until, now + timeout]))
             outcome = "retried"
         with session_scope(self.engine) as session:
             outbox.finish(session=session, row=row, values=values)

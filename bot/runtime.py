@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,7 +13,8 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.org_config import load_org_config
 from bot.outbox import OutboxSender
-from bot.services import cadence, incidents, kpis
+from bot.pacing import Pacer
+from bot.services import cadence, channels, incidents, kpis
 from bot.services.context import Services
 from bot.services.sweep import URGENT_STEPS, SweepReport, run_step, run_sweep, steps
 from bot.slack_port import SlackPort, make_web_client
@@ -69,6 +71,50 @@ class Runtime:
         self.engine.dispose()
 
 
+# Slack's answers that mean "this token is no good": start-up stops on them instead of retrying.
+TOKEN_REFUSED = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+                           "not_allowed_token_type", "missing_scope", "no_permission", "team_access_not_granted",
+                           "ekm_access_denied"})
+
+
+class SlackRefused(Exception):
+    """Slack would not let Steward start: `variable` names the setting to fix, the message says why (one line)."""
+
+    def __init__(self, variable: str, reason: str):
+        super().__init__(f"{variable}: {reason}")
+        self.variable = variable
+        self.reason = reason
+
+
+def verify_bot_token(settings: Settings, *, timeout: int = 10) -> dict:
+    """Call `auth.test` with the bot token; return Slack's answer or raise SlackRefused naming the variable."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    # slack_sdk logs a failed request at ERROR before raising; the one line raised below says it all.
+    quiet = logging.getLogger("steward.auth_test")
+    quiet.setLevel(logging.CRITICAL)
+    client = WebClient(token=token, base_url=settings.slack_api_url, timeout=timeout, logger=quiet)
+    try:
+        return client.auth_test().data
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else None
+        if error in TOKEN_REFUSED:
+            raise SlackRefused("SLACK_BOT_TOKEN", f"Slack refused the bot token ({error})") from None
+        raise SlackRefused("SLACK_API_URL", f"auth.test at {settings.slack_api_url} answered "
+                           f"{error or exc.response.status_code}") from None
+    except Exception as exc:  # unreachable, refused connection, not Slack at all
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "no detail"
+        raise SlackRefused("SLACK_API_URL", f"cannot reach Slack at {settings.slack_api_url} "
+                           f"({type(exc).__name__}: {detail})") from None
+
+
+def _history_pace(settings: Settings) -> dict[str, float]:
+    per_minute = settings.steward_slack_history_per_minute
+    return {"conversations.history": per_minute, "conversations.replies": per_minute} if per_minute else {}
+
+
 def make_engine_for(settings: Settings, *, migrate: bool = True) -> Engine:
     engine = make_engine(settings.database_url)
     if migrate:
@@ -98,5 +144,9 @@ def build_runtime(settings: Settings, *, engine: Engine | None = None, migrate: 
                                         "incident.root_update": incidents.root_update_still_wanted},
                           on_sent={"review.prompt": cadence.record_prompt_posted,
                                    "incident.root": incidents.record_root_posted},
-                          attachments={"kpi.chart": kpis.chart_for})
+                          attachments={"kpi.chart": kpis.chart_for},
+                          pacer=Pacer(channel_interval=settings.steward_slack_post_interval,
+                                      channel_burst=settings.steward_slack_post_burst,
+                                      per_minute=_history_pace(settings)),
+                          on_channel_trouble=channels.trouble_hook(engine))
     return Runtime(engine=engine, services=services, app=app, sender=sender)

@@ -30,6 +30,24 @@ _INCIDENT = re.compile(r"^INC(\d{1,9})$")
 _ESCALATE = re.compile(r"^INC(\d{1,9}):(\d{1,3})$")
 _KEY = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 _CHANNEL = re.compile(r"^(?:[CGD][A-Z0-9]{2,30})?$")
+# A click's response_url, carried in the form it opens (a form submission has none of its own).
+_REPLY_URL = re.compile(r"^https?://[^\s|]{1,400}$")
+
+
+def attach_reply_url(view: dict, url: str | None) -> dict:
+    """The form `view` carrying the click's response_url in its private_metadata, so its submission can answer
+    privately where the click was made (no channel membership needed). Unchanged when there is none."""
+    metadata = view.get("private_metadata")
+    if not url or not metadata or not _REPLY_URL.match(url):
+        return view
+    return {**view, "private_metadata": f"{metadata}|{url}"}
+
+
+def _reply_url(parts: list[str], count: int) -> str | None:
+    """The response_url after the `count` fields of a form's metadata, if one was attached and looks like one."""
+    if len(parts) == count + 1 and _REPLY_URL.match(parts[count]):
+        return parts[count]
+    return None
 
 
 def _stale(what: str, fallback: str) -> UsageError:
@@ -125,18 +143,20 @@ class ResolveForm:
 
     number: int
     channel_id: str | None
+    reply_url: str | None = None  # the Resolve click's response_url (attach_reply_url)
     what: ClassVar[str] = "resolve form"
 
     def encode(self) -> str:
-        return f"INC{self.number}|{self.channel_id or ''}"
+        return f"INC{self.number}|{self.channel_id or ''}" + (f"|{self.reply_url}" if self.reply_url else "")
 
     @classmethod
     def decode(cls, value: object) -> ResolveForm:
-        incident, _, channel = str(value or "").partition("|")
-        match = _INCIDENT.match(incident)
-        if match is None or not _CHANNEL.match(channel):
+        parts = str(value or "").split("|")
+        match = _INCIDENT.match(parts[0])
+        channel = parts[1] if len(parts) > 1 else ""
+        if match is None or len(parts) > 3 or not _CHANNEL.match(channel):
             raise _stale(cls.what, "`/steward incident resolve INC<n> <resolution...>`")
-        return cls(int(match.group(1)), channel or None)
+        return cls(int(match.group(1)), channel or None, _reply_url(parts, 2))
 
 
 @dataclass(frozen=True)
@@ -146,15 +166,16 @@ class SignoffForm:
     key: str
     subject: Subject
     channel_id: str | None
+    reply_url: str | None = None  # the Sign off click's response_url (attach_reply_url)
     what: ClassVar[str] = "sign-off form"
 
     def encode(self) -> str:
-        return f"{self.key}|{self.subject}|{self.channel_id or ''}"
+        return f"{self.key}|{self.subject}|{self.channel_id or ''}" + (f"|{self.reply_url}" if self.reply_url else "")
 
     @classmethod
     def decode(cls, value: object) -> SignoffForm:
         parts = str(value or "").split("|")
         fallback = "`/steward signoff <key> <subject> approve|reject`"
-        if len(parts) != 3 or not _KEY.match(parts[0]) or not _CHANNEL.match(parts[2]):
+        if len(parts) not in (3, 4) or not _KEY.match(parts[0]) or not _CHANNEL.match(parts[2]):
             raise _stale(cls.what, fallback)
-        return cls(parts[0], _subject(parts[1], cls.what, fallback), parts[2] or None)
+        return cls(parts[0], _subject(parts[1], cls.what, fallback), parts[2] or None, _reply_url(parts, 3))

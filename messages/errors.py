@@ -24,3 +24,9 @@ def unexpected(reference: str) -> Message:
 def form_error(message: str) -> str:
     """A refusal shown under a form's field (Slack cuts these at 150 characters)."""
     return message if len(message) <= 150 else message[:149] + "…"
+
+
+def form_not_opened(error: str) -> Message:
+    """A button's form that Slack would not open in time (rate-limited, slow): nothing changed, try again."""
+    return render("error", message=f"Slack did not open the form (`{error}`); nothing was changed. Click the button "
+                                   "again in a moment, or type the matching `/steward` command.", usage=None)

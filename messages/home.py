@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.domain.vocabulary import Role
+from messages.channels import state_note
 from messages.render import local_time, mrkdwn_escape, render_view
-from states import IncidentStatus, Stage
+from states import ChannelState, IncidentStatus, Stage
 
 SHOWN_PER_CARD = 5  # prompts and incidents listed on one initiative's card
 
@@ -20,6 +21,7 @@ class InitiativeLike(Protocol):
     channel_id: str
     stage: Stage
     timezone: str
+    channel_state: ChannelState
 
 
 class ReviewLike(Protocol):
@@ -53,6 +55,7 @@ def view(cards: Sequence[Card], *, user_id: str, titles: Mapping[str, str], trun
         shown.append({
             "initiative": card.initiative,
             "roles": [role.label for role in card.roles],
+            "channel_note": state_note(card.initiative.channel_state, card.initiative.channel_id),
             "prompts": [f"R{r.number} {titles.get(r.kind, r.kind)}, due {local_time(r.due_at, zone)}"
                         for r in card.reviews[:SHOWN_PER_CARD]],
             "incidents": [f"INC{i.number} {i.severity} {i.status}: {mrkdwn_escape(i.title)}"

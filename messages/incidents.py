@@ -42,6 +42,11 @@ def name(number: int) -> str:
     return f"INC{number}"
 
 
+def declarer(declared_by: str) -> str:
+    """Who declared an incident: a person is mentioned; an automatic one (a KPI breach) was declared by Steward."""
+    return user_mention(declared_by) if declared_by[:1] in ("U", "W") else "Steward"
+
+
 def declared_reply(incident: IncidentLike, *, key: str, first_level: Sequence[Role]) -> Message:
     """The declarer's reply: which thread pages whom."""
     who = ", ".join(f"the {role.label}" for role in first_level)
@@ -51,6 +56,7 @@ def declared_reply(incident: IncidentLike, *, key: str, first_level: Sequence[Ro
 def root(incident: IncidentLike, initiative: InitiativeLike, *, level_count: int) -> Message:
     """The incident's root message in the initiative's channel, with the buttons its status allows."""
     return render("incident_root", incident=incident, initiative=initiative, level_count=level_count,
+                  declared_by=declarer(incident.declared_by),
                   resolved=incident.status is IncidentStatus.RESOLVED,
                   acknowledged=incident.status is IncidentStatus.ACKNOWLEDGED,
                   can_escalate=incident.status is IncidentStatus.OPEN and incident.level_reached < level_count,

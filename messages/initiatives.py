@@ -8,9 +8,10 @@ from typing import Protocol
 
 from bot.domain.kpis import KpiStanding
 from bot.domain.vocabulary import REQUIRED_ROLES, Role
+from messages import channels as channel_messages
 from messages import kpis as kpi_messages
 from messages.render import Message, local_time, mrkdwn_escape, render, user_mention
-from states import OutboxStatus, Stage
+from states import ChannelState, OutboxStatus, Stage
 
 
 class InitiativeLike(Protocol):
@@ -21,6 +22,7 @@ class InitiativeLike(Protocol):
     stage: Stage
     stage_entered_at: datetime
     timezone: str
+    channel_state: ChannelState
 
 
 class DeviationLike(Protocol):
@@ -71,8 +73,9 @@ def key_taken(key: str) -> str:
 
 
 def created(initiative: InitiativeLike) -> Message:
-    """The reply to the admin who created or imported an initiative."""
-    return render("initiative_created", initiative=initiative)
+    """The reply to the admin who created or imported an initiative (and what to do if Steward cannot post yet)."""
+    return render("initiative_created", initiative=initiative,
+                  channel_note=channel_messages.binding_note(initiative.channel_state, initiative.channel_id))
 
 
 def created_notice(initiative: InitiativeLike, *, actor: str, imported: bool) -> Message:
@@ -83,6 +86,7 @@ def created_notice(initiative: InitiativeLike, *, actor: str, imported: bool) ->
 def listing(initiatives: Sequence[InitiativeLike], holders: Mapping[int, Mapping[str, str]]) -> Message:
     """Every initiative of the workspace with its stage and its vacant required roles."""
     items = [{"key": i.key, "name": i.name, "channel_id": i.channel_id, "stage": i.stage,
+              "not_in_channel": i.channel_state in channel_messages.UNUSABLE,
               "vacant": [r.label for r in REQUIRED_ROLES if r not in holders.get(i.id, {})]} for i in initiatives]
     return render("initiative_list", initiatives=items)
 
@@ -112,14 +116,20 @@ def _deviation_line(deviation: DeviationLike, zone: str) -> str:
 
 def detail(initiative: InitiativeLike, *, holders: Mapping[str, str], undelivered: Sequence[UndeliveredLike],
            standings: Sequence[KpiStanding], incident_lines: Sequence[str],
-           deviations: Sequence[DeviationLike]) -> Message:
-    """`initiative show`: stage, roles, delivery problems, KPIs, incidents and the latest deviations."""
+           deviations: Sequence[DeviationLike], held: int = 0) -> Message:
+    """`initiative show`: stage, roles, delivery problems, KPIs, incidents and the latest deviations.
+
+    A channel Steward cannot use is said first ("not in channel", and how many messages it holds).
+    """
     zone = initiative.timezone
+    channel_note = channel_messages.state_note(initiative.channel_state, initiative.channel_id)
+    if channel_note and held:
+        channel_note += f" {held} message{'s are' if held != 1 else ' is'} held until then."
     sections = ["*KPIs* (latest against the threshold in force)\n"
                 + "\n".join(kpi_messages.standing_line(s) for s in standings),
                 "\n".join(incident_lines)]
     if deviations:
         sections.append("*Deviations* (latest)\n" + "\n".join(_deviation_line(d, zone) for d in deviations))
-    return render("initiative_show", initiative=initiative, role_lines=_role_lines(holders),
+    return render("initiative_show", initiative=initiative, role_lines=_role_lines(holders), channel_note=channel_note,
                   delivery_problems=[_delivery_line(p, zone) for p in undelivered],
                   extra_sections=[section for section in sections if section])

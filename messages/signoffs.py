@@ -10,7 +10,7 @@ from bot.domain.gates import SCOPE_EXPANSION_DAYS
 from bot.domain.signoff import Decision, Reason, Refusal, SignoffFacts, Subject, SubjectKind
 from bot.domain.vocabulary import Role
 from messages.codec import SignoffButton, SignoffForm
-from messages.render import Message, render, render_view, user_mention
+from messages.render import Message, mrkdwn_escape, render, render_view, user_mention
 from states import Stage
 
 
@@ -86,7 +86,8 @@ def retraining_notes(decision: Decision, comment: str | None) -> str:
 def postmortem_decided(incident_number: int, decision: Decision, signer: str, comment: str | None) -> Message:
     """The note in an incident's thread that its postmortem was approved or rejected."""
     return render("note", text=f"INC{incident_number} postmortem",
-                  line=f":memo: Postmortem {_verb(decision)} by {user_mention(signer)}.", context_line=comment)
+                  line=f":memo: Postmortem {_verb(decision)} by {user_mention(signer)}.",
+                  context_line=mrkdwn_escape(comment) if comment else None)  # typed text: never a live mention
 
 
 def refused(refusal: Refusal, facts: SignoffFacts, *, key: str, holders: Mapping[str, str]) -> str:

@@ -40,3 +40,13 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class ChannelState(StrEnum):
+    """Whether Steward can use an initiative's channel: known on binding, kept by membership events and send errors."""
+
+    MEMBER = "member"
+    NOT_IN_CHANNEL = "not_in_channel"  # a private channel without the bot, or removed from it: needs /invite
+    ARCHIVED = "archived"
+    DELETED = "deleted"
+    UNCHECKED = "unchecked"  # Slack could not be asked when it was bound; the first send tells

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -149,3 +153,42 @@ def ping(engine: Engine) -> None:
     """Raise if the database does not answer."""
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+# PostgreSQL aborts one of two transactions that wait on each other (deadlock_detected) and, under
+# serializable isolation, one that read what another changed (serialization_failure). Both are safe to run again.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+RETRIES = 2  # runs after the first: enough for a collision, not a loop
+
+
+def is_retryable(error: BaseException) -> bool:
+    """True when the database aborted the transaction for a deadlock or a serialization failure."""
+    original = getattr(error, "orig", None)
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return code in RETRYABLE_SQLSTATES
+
+
+def retrying(work: Callable[[], T], *, retries: int = RETRIES) -> T:
+    """Run `work` (which opens and commits its own transaction); run it again if PostgreSQL aborted it for a
+    deadlock or a serialization failure, up to `retries` times, before the error reaches anyone."""
+    for attempt in range(retries + 1):
+        try:
+            return work()
+        except Exception as error:
+            if attempt == retries or not is_retryable(error):
+                raise
+            log.warning("transaction aborted (%s); running it again (%d of %d)",
+                        getattr(getattr(error, "orig", None), "sqlstate", "?"), attempt + 1, retries)
+    raise AssertionError("unreachable")
+
+
+def lock_row(*, session: Session, model: type, key: object) -> object | None:
+    """Lock one row for the rest of the transaction (FOR UPDATE on PostgreSQL; SQLite has one writer anyway).
+
+    The lock order of Steward's write transactions (documented in the README): the initiative row first, then
+    the workspace's counters, then incidents and reviews, and the audit head last.
+    """
+    # FOR NO KEY UPDATE: a row that only changes non-key columns; inserts referencing it (an incident's foreign
+    # key takes FOR KEY SHARE) are not blocked, so they cannot close a cycle with this lock.
+    return session.exec(select(model).where(next(iter(model.__table__.primary_key.columns)) == key)
+                        .with_for_update(key_share=True)).first()

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from states import IncidentStatus, OutboxStatus, ReviewStatus, Stage
+from states import ChannelState, IncidentStatus, OutboxStatus, ReviewStatus, Stage
 from storage.types import EnumText, UTCDateTime
 
 
@@ -40,6 +40,9 @@ class Initiative(SQLModel, table=True):
     cadence_next_at: datetime | None = _utc(default=None, nullable=True)
     # When a KPI will have been silent too long (launch and operations); the sweep's indexed look-up.
     kpi_silent_after: datetime | None = _utc(default=None, nullable=True)
+    # Whether Steward can post, share files and read history in its channel, and since when (migration 0009).
+    channel_state: ChannelState = Field(default=ChannelState.MEMBER, sa_type=EnumText(ChannelState, 20))
+    channel_state_at: datetime | None = _utc(default=None, nullable=True)
 
 
 class RoleAssignment(SQLModel, table=True):
@@ -98,6 +101,8 @@ class AuditEvent(SQLModel, table=True):
     created_at: datetime = _utc()
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # JSON list of the operative rows this event binds ({"kind", "id", "digest"}), part of its hash (storage.audit).
+    bindings: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -120,6 +125,7 @@ class OutboxMessage(SQLModel, table=True):
     thread_key: str | None = Field(default=None, max_length=160)
     target_key: str | None = Field(default=None, max_length=160)
     user_id: str | None = Field(default=None, max_length=32)  # for ephemeral messages
+    reply_url: str | None = Field(default=None, max_length=500)  # an action's response_url (method response_url)
     text: str = Field(sa_column=Column(Text, nullable=False))
     blocks: str = Field(sa_column=Column(Text, nullable=False))
     purpose: str = Field(max_length=40)
@@ -134,6 +140,10 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = _utc()
     sent_at: datetime | None = _utc(default=None, nullable=True)
+    first_attempt_at: datetime | None = _utc(default=None, nullable=True)  # history is searched from here
+    # An attempt may have reached Slack unanswered, up to this moment: look in history before posting again.
+    unsure_until: datetime | None = _utc(default=None, nullable=True)
+    file_id: str | None = Field(default=None, max_length=32)  # an upload made, not yet shared: reuse it
 
 
 class Counter(SQLModel, table=True):
@@ -330,7 +340,7 @@ class AuditWitness(SQLModel, table=True):
     """A chain head posted to the audit channel, so a rewritten chain no longer matches what Slack holds."""
 
     __tablename__ = "audit_witnesses"
-    __table_args__ = (UniqueConstraint("team_id", "day", name="uq_witness_day"),)
+    __table_args__ = (UniqueConstraint("team_id", "seq", "hash", name="uq_witness_head"),)
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
@@ -366,3 +376,26 @@ class SweepStep(SQLModel, table=True):
     ran_at: datetime = _utc()
     failed: int = 0  # rows (or the whole step) that failed in that run
     failures: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of {"row", "error"}, the first few
+
+
+class RequestReplay(SQLModel, table=True):
+    """A Slack request already handled (trigger_id, action_ts+user, view id+hash, event_id), kept for its window."""
+
+    __tablename__ = "request_replays"
+    __table_args__ = (Index("ix_request_replay_expires", "expires_at"),)
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=200)  # "command:<trigger_id>", "event:<event_id>", ...
+    seen_at: datetime = _utc()
+    expires_at: datetime = _utc()
+    done_at: datetime | None = _utc(default=None, nullable=True)
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # a command's reply (JSON)
+
+
+class Heartbeat(SQLModel, table=True):
+    """A row /healthz rewrites every few seconds: proof that the database still takes writes."""
+
+    __tablename__ = "heartbeats"
+
+    name: str = Field(primary_key=True, max_length=64)  # one row per replica
+    beat_at: datetime = _utc()

@@ -15,11 +15,11 @@ from storage.models import OutboxMessage
 def enqueue(*, session: Session, team_id: str, key: str, channel_id: str, text: str, blocks: str, purpose: str,
             at: datetime, initiative_id: int | None = None, subject_id: int | None = None,
             method: str = "chat.postMessage", thread_key: str | None = None, target_key: str | None = None,
-            due_at: datetime | None = None, user_id: str | None = None) -> bool:
+            due_at: datetime | None = None, user_id: str | None = None, reply_url: str | None = None) -> bool:
     """Queue a message under an idempotency key; return False when that key was queued before."""
     values = dict(team_id=team_id, key=key, initiative_id=initiative_id, method=method, channel_id=channel_id,
                   thread_key=thread_key, target_key=target_key, user_id=user_id, text=text, blocks=blocks,
-                  purpose=purpose, subject_id=subject_id, status=OutboxStatus.PENDING, attempts=0,
+                  purpose=purpose, subject_id=subject_id, status=OutboxStatus.PENDING, attempts=0, reply_url=reply_url,
                   due_at=due_at or at, next_attempt_at=at, version=0, created_at=at)
     return insert_ignoring_duplicates(session=session, model=OutboxMessage, values=values,
                                       conflict=["team_id", "key"]) is not None
@@ -41,10 +41,54 @@ def due_ids(*, session: Session, now: datetime, limit: int) -> list[int]:
     return list(session.exec(statement))
 
 
+def due_rows(*, session: Session, now: datetime, limit: int) -> list[tuple[int, str, str, str, bool, bool]]:
+    """(id, team_id, channel_id, method, pending, unsure) of the rows `due_ids` would give: what the pacer needs."""
+    statement = (
+        select(OutboxMessage.id, OutboxMessage.team_id, OutboxMessage.channel_id, OutboxMessage.method,
+               OutboxMessage.status == OutboxStatus.PENDING, col(OutboxMessage.unsure_until).is_not(None))
+        .where(
+            or_(
+                and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
+                and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now),
+            )
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return [tuple(r) for r in session.exec(statement)]
+
+
+def defer(*, session: Session, slots: list[tuple[int, datetime]], now: datetime) -> int:
+    """Move pending rows on to the moments reserved for them (Slack's pace), unless a sender took them."""
+    moved = 0
+    for message_id, until in slots:
+        result = session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == OutboxStatus.PENDING,
+                   col(OutboxMessage.next_attempt_at) <= now)
+            .values(next_attempt_at=until)
+        )
+        moved += result.rowcount
+    return moved
+
+
+def remember_file(*, session: Session, row: OutboxMessage, file_id: str | None) -> bool:
+    """Record on a claimed row the upload made for it (or forget one Slack no longer has)."""
+    result = session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == row.id, col(OutboxMessage.version) == row.version)
+        .values(file_id=file_id)
+    )
+    row.file_id = file_id
+    return result.rowcount == 1
+
+
 def claim(*, session: Session, message_id: int, now: datetime, lease: timedelta) -> tuple[OutboxMessage | None, bool]:
     """Take a due row for this sender: (row or None when another sender took it, whether a lapsed claim was taken).
 
-    A lapsed claim means a sender died while sending: Slack may already hold the message.
+    A lapsed claim means a sender died while sending: Slack may already hold the message, so the row is
+    marked unsure (up to the end of the lapsed lease) until a look-up in Slack settles it. The first
+    claim's moment is kept: history is searched from there.
     """
     row = session.get(OutboxMessage, message_id)
     if row is None:
@@ -57,7 +101,10 @@ def claim(*, session: Session, message_id: int, now: datetime, lease: timedelta)
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.version) == row.version)
         .values(status=OutboxStatus.SENDING, claimed_until=now + lease, version=row.version + 1,
-                attempts=row.attempts + 1)
+                attempts=row.attempts + 1,
+                unsure_until=max(row.unsure_until, row.claimed_until) if lapsed and row.unsure_until
+                else (row.claimed_until if lapsed else row.unsure_until),
+                first_attempt_at=row.first_attempt_at or now)
     )
     if result.rowcount != 1:
         return None, False

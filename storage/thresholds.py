@@ -10,12 +10,13 @@ from storage.models import ThresholdInForce
 
 
 def put_in_force(*, session: Session, team_id: str, initiative_id: int, signoff_id: int,
-                 thresholds: dict[str, float], at: datetime) -> None:
-    """Record the thresholds an approved baseline sign-off puts in force (caller's transaction)."""
-    for kpi, value in thresholds.items():
-        session.add(ThresholdInForce(team_id=team_id, initiative_id=initiative_id, signoff_id=signoff_id, kpi=kpi,
-                                     value=float(value), in_force_from=at))
+                 thresholds: dict[str, float], at: datetime) -> list[ThresholdInForce]:
+    """Record the thresholds an approved baseline sign-off puts in force (caller's transaction); return the rows."""
+    rows = [ThresholdInForce(team_id=team_id, initiative_id=initiative_id, signoff_id=signoff_id, kpi=kpi,
+                             value=float(value), in_force_from=at) for kpi, value in thresholds.items()]
+    session.add_all(rows)
     session.flush()
+    return rows
 
 
 def in_force(*, session: Session, initiative_id: int) -> dict[str, float]:

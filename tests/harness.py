@@ -23,6 +23,9 @@ def make_settings(*, database_url: str, slack: LocalSlack, **overrides) -> Setti
         _env_file=None, slack_bot_token=slack.token, slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack.api_url, database_url=database_url, steward_admins=ADMIN,
         steward_timezone="UTC", slack_app_token=None, steward_config=None,
+        # Ordinary tests drain at one frozen moment and expect every post: a pace as generous as the local
+        # Slack's default burst. Tests of pacing (tests/bot/test_pacing.py) configure a strict one.
+        steward_slack_post_burst=30,
     )
     values.update(overrides)
     return load_settings(**values)

@@ -32,7 +32,7 @@ def test_run_without_credentials_opens_the_sandbox_with_the_sample(tmp_path):
     import urllib.request
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "STEWARD_", "DATABASE_"))}
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/s.db"
+    # No DATABASE_URL: one set would mean a deployment (no fallback); the sandbox keeps its own file in cwd.
     process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--sandbox-port", "0"], env=env, cwd=tmp_path,
                                stderr=subprocess.PIPE, text=True)
     try:
@@ -82,6 +82,94 @@ def test_manifest_for_socket_mode_and_for_a_request_url():
 
     bad = run_cli("manifest", "--url", "not a url")
     assert bad.returncode == 2 and "--url must be a public https URL" in bad.stderr
+
+
+def test_manifest_takes_the_full_events_url_too():
+    for given in ("https://steward.example.com/slack/events", "https://steward.example.com/slack/events/",
+                  "https://steward.example.com"):
+        http = yaml.safe_load(run_cli("manifest", "--url", given).stdout)
+        assert http["settings"]["interactivity"]["request_url"] == "https://steward.example.com/slack/events"
+        assert http["features"]["slash_commands"][0]["url"] == "https://steward.example.com/slack/events"
+    other = run_cli("manifest", "--url", "https://steward.example.com/hooks")
+    assert other.returncode == 2 and "ending in /slack/events" in other.stderr
+
+
+def _slack_methods_called() -> set[str]:
+    """Every Web API method the bot's code calls, read from the call sites (client.x_y(...) and "x.y" names)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "bot"
+    known_prefixes = ("auth", "apps", "chat", "conversations", "files", "views", "users", "reactions", "pins",
+                      "usergroups", "team", "im", "bots", "bookmarks", "dnd", "emoji", "reminders", "search")
+    found = set()
+    for path in root.rglob("*.py"):
+        if "localslack" in path.parts:
+            continue
+        text = path.read_text()
+        for name in re.findall(r"client\.([a-z]+_[A-Za-z_]+)\(", text):
+            prefix, _, rest = name.partition("_")
+            if prefix in known_prefixes and not name.endswith("_v2"):
+                found.add(_dotted(prefix, rest))
+        found.update(m for m in re.findall(r'"((?:chat|conversations|files|views|users|apps)\.[A-Za-z.]+)"', text)
+                     if m != "files.upload")  # the outbox's name for a chart upload, not a method
+    return found
+
+
+def _dotted(prefix: str, rest: str) -> str:
+    # conversations_history -> conversations.history; files_getUploadURLExternal -> files.getUploadURLExternal
+    return f"{prefix}.{rest.replace('_', '.')}"
+
+
+def test_the_manifest_asks_exactly_the_scopes_the_calls_and_events_need():
+    import re
+    from pathlib import Path
+
+    from bot.manifest import BOT_EVENTS, BOT_SCOPES, METHOD_SCOPES, build_manifest
+
+    called = _slack_methods_called()
+    assert {"chat.postMessage", "conversations.history", "files.completeUploadExternal"} <= called
+    assert called <= set(METHOD_SCOPES), f"methods without a scope entry: {called - set(METHOD_SCOPES)}"
+    needed = {"commands", "chat:write.public"}
+    needed.update(scope for method in called for scope in METHOD_SCOPES[method])
+    needed.update(scope for scopes in BOT_EVENTS.values() for scope in scopes)
+    manifest = build_manifest()
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed == set(BOT_SCOPES)
+    assert "users:read" not in needed and "im:write" not in needed
+    # Every event with a listener is subscribed, and nothing else.
+    events_py = (Path(__file__).resolve().parent.parent / "bot" / "listeners" / "events.py").read_text()
+    listened = set(re.findall(r'app\.event\("([a-z_]+)"\)', events_py))
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == listened == set(BOT_EVENTS)
+    # The printed manifest says why each scope is there.
+    printed = run_cli("manifest").stdout
+    for scope in BOT_SCOPES:
+        assert re.search(rf"- {re.escape(scope)}  # \S", printed), scope
+    assert yaml.safe_load(printed) == manifest
+
+
+def test_a_wrong_bot_token_stops_start_up_in_one_line(tmp_path, slack, database_url):
+    env = {"SLACK_BOT_TOKEN": "xoxb-revoked", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+           "SLACK_API_URL": slack.api_url, "DATABASE_URL": database_url, "STEWARD_PORT": "0"}
+    result = run_cli("run", "--host", "127.0.0.1", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert [line for line in result.stderr.splitlines() if line.startswith("steward:")] == [
+        "steward: SLACK_BOT_TOKEN: Slack refused the bot token (invalid_auth)"]
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_slack_api_stops_start_up_in_one_line(tmp_path, database_url):
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead = closed.getsockname()[1]
+    env = {"SLACK_BOT_TOKEN": "xoxb-anything", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+           "SLACK_API_URL": f"http://127.0.0.1:{dead}/api/", "DATABASE_URL": database_url, "STEWARD_PORT": "0"}
+    result = run_cli("run", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("steward:")]
+    assert line.startswith(f"steward: SLACK_API_URL: cannot reach Slack at http://127.0.0.1:{dead}/api/")
+    assert "Traceback" not in result.stderr
 
 
 def test_run_serves_slack_over_http_and_stops_cleanly_on_sigterm(tmp_path, slack, database_url):

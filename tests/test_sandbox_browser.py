@@ -17,8 +17,8 @@ def sandbox(database_url, tmp_path):
     if not os.path.exists(CHROMIUM):
         pytest.fail("Chromium is not installed (apt-get install chromium); .ci/run installs it")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "STEWARD_", "DATABASE_"))}
-    env["DATABASE_URL"] = database_url
-    process = subprocess.Popen([sys.executable, "-m", "bot", "sandbox", "--port", "0"], env=env, cwd=tmp_path,
+    process = subprocess.Popen([sys.executable, "-m", "bot", "sandbox", "--port", "0", "--database", database_url],
+                               env=env, cwd=tmp_path,
                                stderr=subprocess.PIPE, text=True)
     url = None
     for line in process.stderr:  # blocks until the sandbox says where its page is
@@ -94,3 +94,39 @@ def test_a_month_of_cadence_in_a_click(page):
     page.click("button[data-minutes='43200']")
     expect(page.locator("#log")).to_contain_text("Monthly performance review · Invoice triage assistant")
     expect(page.locator("#log")).to_contain_text("Mark done")
+
+
+def test_mrkdwn_renders_as_slack_renders_it(page):
+    expect(page.locator("#log")).to_contain_text("started tracking Invoice triage assistant")
+    html = page.evaluate("""mrkdwn("Done:\\n>Retrained on *May* data\\n> and _checked_ it\\nthen ~old~ `x*y*` "
+                         + "a*b*c &lt;!channel&gt; <!here> <@UPM0000001|paul> <https://example.com|docs> :warning:")""")
+    assert "<blockquote>Retrained on <b>May</b> data<br>and <i>checked</i> it</blockquote>" in html
+    assert "<s>old</s>" in html and "<code>x*y*</code>" in html and "a*b*c" in html
+    assert "&lt;!channel&gt;" in html  # escaped text stays text, not a mention
+    assert '<span class="mention">@here</span>' in html and '<span class="mention">@Paul</span>' in html
+    assert '<a href="https://example.com"' in html and ">docs</a>" in html and "⚠️" in html
+
+
+def test_an_ephemeral_answer_stays_where_it_was_asked(page):
+    expect(page.locator("#log")).to_contain_text("is now the end-user representative of", timeout=20_000)
+    say(page, "/steward frobnicate", as_user="Ada (Steward admin)")
+    expect(page.locator(".ephemeral").last).to_contain_text("frobnicate is not a command")
+    say(page, "/steward role unassign invoice-triage pilot")
+    expect(page.locator("#log > .msg").last).to_contain_text("The pilot lead role of invoice-triage is now vacant",
+                                                            timeout=20_000)
+    order = page.locator("#log > .msg").all_inner_texts()
+    asked = next(i for i, text in enumerate(order) if "frobnicate" in text)
+    assert "vacant" in order[-1] and asked < len(order) - 2  # the newer post sits below the answer
+
+
+def test_reset_starts_over(page):
+    say(page, "/steward incident declare invoice-triage sev1 Invoices routed to the wrong queue", as_user="Paul · pm")
+    expect(page.locator(".msg", has_text="INC1 · SEV1")).to_have_count(1)
+    page.click("button[data-minutes='43200']")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("#reset")
+    expect(page.locator("#log")).not_to_contain_text("INC1", timeout=20_000)
+    expect(page.locator("#log")).to_contain_text("started tracking Invoice triage assistant")
+    page.click("#sample")
+    expect(page.locator(".ephemeral").last).to_contain_text("already loaded")
+    expect(page.locator(".ephemeral")).to_have_count(1)

@@ -20,15 +20,18 @@ class Kpi:
     unit: str
     direction: Direction
     lowest: float
-    highest: float | None
+    highest: float
+    lowest_allowed: bool = True  # False: the value must be strictly above `lowest` (a latency of 0 is no latency)
 
     def check(self, value: float) -> str | None:
-        """Why the value is impossible for this KPI, or None."""
+        """Why the value is impossible for this KPI, or None (the same bounds for the API, records and thresholds)."""
         if not math.isfinite(value):
             return "must be a finite number"
         if value < self.lowest:
             return f"cannot be below {self.lowest:g} {self.unit}"
-        if self.highest is not None and value > self.highest:
+        if value == self.lowest and not self.lowest_allowed:
+            return f"must be above {self.lowest:g} {self.unit}"
+        if value > self.highest:
             return f"cannot be above {self.highest:g} {self.unit}"
         return None
 
@@ -36,12 +39,16 @@ class Kpi:
         return value >= threshold if self.direction is Direction.MIN else value <= threshold
 
 
+# The longest decision latency Steward accepts: a day. A decision that takes longer is not measured in this KPI
+# (and a value like 1e308 is a broken pipeline, not a latency).
+MAX_LATENCY_SECONDS = 86_400
+
 KPIS: dict[str, Kpi] = {k.name: k for k in (
     Kpi("task-completion", "task completion rate", "%", Direction.MIN, 0, 100),
     Kpi("exception-rate", "exception rate", "%", Direction.MAX, 0, 100),
     Kpi("data-quality", "data quality score", "%", Direction.MIN, 0, 100),
     Kpi("adoption", "user adoption rate", "%", Direction.MIN, 0, 100),
-    Kpi("latency", "decision latency", "s", Direction.MAX, 0, None),
+    Kpi("latency", "decision latency", "s", Direction.MAX, 0, MAX_LATENCY_SECONDS, lowest_allowed=False),
 )}
 
 

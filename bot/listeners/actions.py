@@ -1,14 +1,23 @@
-"""Buttons on Steward's messages: ack at once, run the same flow as the matching command, answer privately."""
+"""Buttons on Steward's messages: ack at once, run the same flow as the matching command, answer privately.
+
+The answer goes to the click's response_url (no channel membership needed, shown where the click was);
+a form opened by a click carries that URL in its metadata for the submission's answer.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.domain.commands import IncidentAck, ReviewDone
 from bot.listeners.people import actor_from
 from bot.services import incidents, notify, reviews, runner
 from bot.services.context import Actor, Services
+from bot.slack_port import classify
+from messages import errors as error_messages
 from messages import signoffs as signoff_messages
 from messages.codec import (
     INCIDENT_ACK,
@@ -20,7 +29,10 @@ from messages.codec import (
     IncidentButton,
     ReviewButton,
     SignoffButton,
+    attach_reply_url,
 )
+
+log = logging.getLogger(__name__)
 
 
 def complete_review(ack: Ack, body: dict, action: dict, services: Services) -> None:
@@ -29,7 +41,7 @@ def complete_review(ack: Ack, body: dict, action: dict, services: Services) -> N
     actor = actor_from(body)
     outcome = runner.run(services, actor, lambda: reviews.complete(
         services, actor, ReviewDone(ReviewButton.decode(action.get("value")).number)))
-    notify.tell(services, actor, outcome.message)
+    notify.tell(services, actor, outcome.message, reply_url=body.get("response_url"))
 
 
 def acknowledge_incident(ack: Ack, body: dict, action: dict, services: Services) -> None:
@@ -38,7 +50,7 @@ def acknowledge_incident(ack: Ack, body: dict, action: dict, services: Services)
     actor = actor_from(body)
     outcome = runner.run(services, actor, lambda: incidents.acknowledge(
         services, actor, IncidentAck(IncidentButton.decode(action.get("value")).number)))
-    notify.tell(services, actor, outcome.message)
+    notify.tell(services, actor, outcome.message, reply_url=body.get("response_url"))
 
 
 def escalate_incident(ack: Ack, body: dict, action: dict, services: Services) -> None:
@@ -50,7 +62,7 @@ def escalate_incident(ack: Ack, body: dict, action: dict, services: Services) ->
         button = EscalateButton.decode(action.get("value"))
         return incidents.escalate_now(services, actor, button.number, button.seen_level)
 
-    notify.tell(services, actor, runner.run(services, actor, flow).message)
+    notify.tell(services, actor, runner.run(services, actor, flow).message, reply_url=body.get("response_url"))
 
 
 def open_resolve_form(ack: Ack, body: dict, action: dict, client: WebClient, services: Services) -> None:
@@ -74,11 +86,18 @@ def open_signoff_form(ack: Ack, body: dict, action: dict, client: WebClient, ser
 
 
 def _open(client: WebClient, body: dict, services: Services, actor: Actor, outcome: runner.Outcome) -> None:
-    if outcome.ok:
-        # trigger_id expires after 3 s, so the form opens here rather than through the outbox.
-        client.views_open(trigger_id=body["trigger_id"], view=outcome.value)
-    else:
-        notify.tell(services, actor, outcome.message)
+    reply_url = body.get("response_url")
+    if not outcome.ok:
+        notify.tell(services, actor, outcome.message, reply_url=reply_url)
+        return
+    # trigger_id expires after 3 s, so the form opens here rather than through the outbox; the client never
+    # waits out a 429 in this thread, so a refusal is told at once instead.
+    try:
+        client.views_open(trigger_id=body["trigger_id"], view=attach_reply_url(outcome.value, reply_url))
+    except Exception as exc:
+        error = classify(exc).error if isinstance(exc, (SlackApiError, OSError)) else type(exc).__name__
+        log.warning("views.open failed for %s: %s", actor.user_id, error)
+        notify.tell(services, actor, error_messages.form_not_opened(error), reply_url=reply_url)
 
 
 def register(app: App) -> None:

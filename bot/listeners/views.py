@@ -24,7 +24,7 @@ def resolve_incident(ack: Ack, body: dict, view: dict, services: Services) -> No
         resolution = resolution_text(_field(view, "resolution", "text").get("value"))
         return incidents.resolve(services, actor, IncidentResolve(form.number, resolution))
 
-    _submit(ack, services, actor, "resolution", flow)
+    _submit(ack, services, actor, "resolution", flow, _reply_url(ResolveForm, view))
 
 
 def record_signoff(ack: Ack, body: dict, view: dict, services: Services) -> None:
@@ -39,17 +39,19 @@ def record_signoff(ack: Ack, body: dict, view: dict, services: Services) -> None
         return signoffs.sign(services, actor, SignOffCommand(form.key, form.subject, decision, comment),
                              request_key=f"view:{view.get('id')}")
 
-    _submit(ack, services, actor, "comment", flow)
+    _submit(ack, services, actor, "comment", flow, _reply_url(SignoffForm, view))
 
 
-def _submit(ack: Ack, services: Services, actor: Actor, field: str, flow: Callable[[], Message]) -> None:
+def _submit(ack: Ack, services: Services, actor: Actor, field: str, flow: Callable[[], Message],
+            reply_url: str | None = None) -> None:
     outcome = runner.run(services, actor, flow)
     if not outcome.ok:
         # Shown under the field; the form stays open and nothing was changed.
         ack(response_action="errors", errors={field: outcome.form_error})
         return
     ack()
-    notify.tell(services, actor, outcome.message)
+    # A submission has no response_url of its own: the click that opened the form lent its own.
+    notify.tell(services, actor, outcome.message, reply_url=reply_url)
 
 
 def _field(view: dict, block: str, action: str) -> dict:
@@ -61,6 +63,14 @@ def _channel(form: type[ResolveForm] | type[SignoffForm], view: dict) -> str | N
     """The channel a form answers in; None when its metadata does not decode (the flow then says why)."""
     try:
         return form.decode(view.get("private_metadata")).channel_id
+    except UsageError:
+        return None
+
+
+def _reply_url(form: type[ResolveForm] | type[SignoffForm], view: dict) -> str | None:
+    """The response_url of the click that opened the form, carried in its metadata (None: answer ephemerally)."""
+    try:
+        return form.decode(view.get("private_metadata")).reply_url
     except UsageError:
         return None
 

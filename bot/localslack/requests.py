@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
+import itertools
 import json
 import time
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlparse
 
 from slack_sdk.signature import SignatureVerifier
+
+# Slack's ids are unique per request even when a test freezes the clock: a counter makes them so here.
+_serial = itertools.count(1)
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}{time.time_ns()}.{next(_serial)}"
 
 
 @dataclass
@@ -68,7 +77,7 @@ class SlackSender:
             "token": "legacy-verification-token", "team_id": team_id or self.team_id, "team_domain": "local",
             "channel_id": channel, "channel_name": channel.lower(), "user_id": user, "user_name": user.lower(),
             "command": "/steward", "text": text, "api_app_id": "ASTEWARD", "is_enterprise_install": "false",
-            "response_url": self._response_url(), "trigger_id": f"trigger-{time.time_ns()}",
+            "response_url": self._response_url(), "trigger_id": _unique("trigger-"),
         }
         return self.post(urlencode(form), content_type="application/x-www-form-urlencoded", **options)
 
@@ -86,21 +95,25 @@ class SlackSender:
             "team": {"id": team_id or self.team_id, "domain": "local"},
             "channel": {"id": channel, "name": channel.lower()}, "container": {"type": "message",
             "message_ts": (message or {}).get("ts"), "channel_id": channel, "is_ephemeral": False},
-            "message": message or {}, "trigger_id": f"trigger-{time.time_ns()}",
+            "message": message or {}, "trigger_id": _unique("trigger-"),
             "response_url": self._response_url(),
             "actions": [{"type": "button", "action_id": action_id, "block_id": block_id, "value": value,
-                         "action_ts": str(time.time())}],
+                         "action_ts": f"{int(time.time())}.{next(_serial):06d}"}],
         }
         return self.interaction(payload, **options)
 
     def submit_view(self, *, callback_id: str, values: dict, private_metadata: str, user: str,
-                    team_id: str | None = None, **options) -> BotResponse:
+                    team_id: str | None = None, view_id: str | None = None, **options) -> BotResponse:
+        # One form, opened once, has one view id and hash: submitting the same form twice (a double click on
+        # Submit) sends both again, as Slack does. A different form, or another person's, gets its own.
+        opened = hashlib.sha256(f"{callback_id}|{private_metadata}|{user}".encode()).hexdigest()
         payload = {
             "type": "view_submission", "user": {"id": user, "team_id": team_id or self.team_id},
             "team": {"id": team_id or self.team_id, "domain": "local"},
-            "view": {"id": "VLOCAL", "type": "modal", "callback_id": callback_id,
+            "view": {"id": view_id or f"V{opened[:10].upper()}", "hash": opened[10:30], "type": "modal",
+                     "callback_id": callback_id,
                      "private_metadata": private_metadata, "state": {"values": values}},
-            "trigger_id": f"trigger-{time.time_ns()}",
+            "trigger_id": _unique("trigger-"),
         }
         return self.interaction(payload, **options)
 
@@ -108,7 +121,7 @@ class SlackSender:
               event_id: str | None = None, **options) -> BotResponse:
         body = json.dumps({
             "token": "legacy-verification-token", "team_id": team_id or self.team_id, "api_app_id": "ASTEWARD",
-            "type": "event_callback", "event": event, "event_id": event_id or f"Ev{time.time_ns()}",
+            "type": "event_callback", "event": event, "event_id": event_id or _unique("Ev"),
             "event_time": int(time.time()),
         })
         headers = {}

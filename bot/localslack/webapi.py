@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,6 +37,81 @@ class Fault:
     arrived: threading.Event | None = None  # set when a held call arrives
     channel: str | None = None
     times: int | None = 1  # None: until cleared
+    after: bool = False  # with drop: handle the call first (the message is stored), then drop the connection
+
+
+# Slack's rate-limit tiers: requests per minute per method per workspace (api.slack.com/apis/rate-limits).
+TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
+METHOD_TIERS = {
+    "chat.update": 3, "chat.delete": 3, "chat.postEphemeral": 4,
+    "conversations.history": 3, "conversations.replies": 3, "conversations.join": 3, "conversations.info": 3,
+    "conversations.open": 3, "users.info": 4,
+    "views.open": 4, "views.update": 4, "views.push": 4, "views.publish": 4,
+    "files.getUploadURLExternal": 4, "files.completeUploadExternal": 4, "files.delete": 3, "files.info": 4,
+    "apps.connections.open": 1,
+}
+# Since 2025, commercially distributed apps outside the Marketplace: 1 request a minute, at most 15 objects.
+NON_MARKETPLACE_HISTORY = {"per_minute": 1, "max_limit": 15}
+# The real monotonic clock, held in a closure: freezegun replaces module attributes that *are*
+# time.monotonic (and a call to time.monotonic() made under a freeze), never this wrapper.
+_REAL_CLOCK = (lambda monotonic: (lambda: monotonic()))(time.monotonic)
+
+
+class RateLimits:
+    """Token buckets as Slack applies them: chat.postMessage about one a second per channel beyond a short
+    burst, and every other listed method by its tier per workspace. A call over the limit is answered 429,
+    `error: ratelimited`, with `Retry-After` in whole seconds.
+
+    `clock` defaults to a real monotonic clock captured here (out of freezegun's reach, which patches
+    module attributes); tests that measure pacing pass their own. The default bursts are generous (200
+    posts per channel, a minute's worth of each tier): tests that sweep a year of fake time in a few real
+    seconds never meet a limit; tests of pacing, the benchmark and the sandbox configure Slack-sized ones.
+    """
+
+    def __init__(self, *, clock=None, post_interval: float = 1.0, post_burst: int = 200,
+                 tier_burst: dict[int, int] | None = None, history_limited: bool = False,
+                 enabled: bool = True):
+        self.clock = clock or _REAL_CLOCK
+        self.post_interval = post_interval
+        self.post_burst = post_burst
+        self.tier_burst = tier_burst or {}
+        self.history_limited = history_limited
+        self.enabled = enabled
+        self.limited: list[tuple[str, str | None]] = []  # (method, channel) of each 429 answered
+        self._buckets: dict[tuple, tuple[float, float]] = {}  # key -> (tokens, at)
+
+    def per_minute(self, method: str) -> float | None:
+        if self.history_limited and method in ("conversations.history", "conversations.replies"):
+            return NON_MARKETPLACE_HISTORY["per_minute"]
+        tier = METHOD_TIERS.get(method)
+        return TIER_PER_MINUTE[tier] if tier else None
+
+    def check(self, method: str, args: dict) -> float | None:
+        """Take a token for this call; None when allowed, else the seconds until one is free."""
+        if not self.enabled:
+            return None
+        if method == "chat.postMessage":
+            channel = args.get("channel")
+            return self._take(("post", channel), rate=1 / self.post_interval, burst=self.post_burst)
+        per_minute = self.per_minute(method)
+        if per_minute is None:
+            return None
+        if self.history_limited and method in ("conversations.history", "conversations.replies"):
+            burst = 1
+        else:
+            tier = METHOD_TIERS[method]
+            burst = self.tier_burst.get(tier, max(per_minute, 10))
+        return self._take(("method", method), rate=per_minute / 60, burst=burst)
+
+    def _take(self, key: tuple, *, rate: float, burst: int) -> float | None:
+        now = self.clock()
+        tokens, at = self._buckets.get(key, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - at) * rate)
+        if tokens >= 1 - 1e-9:  # a call exactly on time is on time, whatever the float sum says
+            self._buckets[key] = (tokens - 1, now)
+            return None
+        self._buckets[key] = (tokens, now)
+        return (1 - tokens) / rate
 
 
 @dataclass
@@ -53,8 +129,12 @@ class SlackState:
 class LocalSlack:
     """The server. `start()` binds 127.0.0.1 on a free port; `api_url` is the base for WebClient."""
 
-    def __init__(self, *, token: str = "xoxb-local-token", host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, *, token: str = "xoxb-local-token", host: str = "127.0.0.1", port: int = 0,
+                 limits: RateLimits | None = None):
         self.token = token
+        self.app_token = "xapp-local-app-token"  # Socket Mode: apps.connections.open takes only this
+        self.socket_mode_url: str | None = None  # the websocket apps.connections.open hands out
+        self.limits = limits or RateLimits()
         self.state = SlackState()
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
@@ -139,6 +219,9 @@ class LocalSlack:
                 fault.arrived.set()
             fault.hold.wait(30)
             fault = None  # then it is handled as usual
+        if fault is not None and fault.drop and fault.after:
+            self._answer(method, args, token)  # Slack took it; the answer never reaches the caller
+            return -1, {}, {}
         if fault is not None:
             if fault.drop:
                 return -1, {}, {}
@@ -148,12 +231,19 @@ class LocalSlack:
             if fault.status >= 500:
                 return fault.status, headers, {"ok": False, "error": fault.error or "internal_error"}
             return 200, headers, {"ok": False, "error": fault.error or "fatal_error"}
-        if method != "auth.test" and token != self.token:
-            return 200, {}, {"ok": False, "error": "invalid_auth"}
+        return self._answer(method, args, token)
+
+    def _answer(self, method: str, args: dict[str, Any], token: str | None) -> tuple[int, dict, dict]:
+        if token != (self.app_token if method == "apps.connections.open" else self.token):
+            return 200, {}, {"ok": False, "error": "invalid_auth" if token else "not_authed"}
         handler = getattr(self, "_api_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {}, {"ok": False, "error": "unknown_method"}
         with self.lock:
+            wait = self.limits.check(method, args)
+            if wait is not None:
+                self.limits.limited.append((method, args.get("channel")))
+                return 429, {"Retry-After": str(max(1, math.ceil(wait)))}, {"ok": False, "error": "ratelimited"}
             return 200, {}, handler(args)
 
     def _take_fault(self, method: str, args: dict) -> Fault | None:
@@ -196,6 +286,11 @@ class LocalSlack:
     def _api_auth_test(self, args):
         return {"ok": True, "url": "http://localhost/", "team": "Local", "user": "steward",
                 "team_id": self.state.team_id, "user_id": self.state.bot_user_id, "bot_id": "BSTEWARD"}
+
+    def _api_apps_connections_open(self, args):
+        if self.socket_mode_url is None:
+            return {"ok": False, "error": "internal_error"}
+        return {"ok": True, "url": self.socket_mode_url}
 
     def _api_chat_postMessage(self, args):
         channel = self._dm_channel(args.get("channel"))
@@ -263,7 +358,7 @@ class LocalSlack:
         if error:
             return {"ok": False, "error": error}
         top = [m for m in self.state.messages[channel] if "thread_ts" not in m or m["thread_ts"] == m["ts"]]
-        return _page(list(reversed(top)), args)  # newest first, as Slack returns history
+        return _page(list(reversed(top)), args, max_limit=self._history_max())  # newest first, as Slack returns history
 
     def _api_conversations_replies(self, args):
         channel, ts = args.get("channel"), args.get("ts")
@@ -273,7 +368,10 @@ class LocalSlack:
         thread = [m for m in self.state.messages[channel] if m["ts"] == ts or m.get("thread_ts") == ts]
         if not thread:
             return {"ok": False, "error": "thread_not_found"}
-        return _page(thread, args)  # oldest first: the parent, then its replies
+        return _page(thread, args, max_limit=self._history_max())  # oldest first: the parent, then its replies
+
+    def _history_max(self) -> int:
+        return NON_MARKETPLACE_HISTORY["max_limit"] if self.limits.history_limited else MAX_PAGE
 
     def _api_users_info(self, args):
         user = args.get("user", "")
@@ -324,6 +422,15 @@ class LocalSlack:
                 self.state.messages[channel].append(message)
         return {"ok": True, "files": shared}
 
+    def _api_files_delete(self, args):
+        record = self.state.files.get(args.get("file", ""))
+        if record is None:
+            return {"ok": False, "error": "file_not_found"}
+        del self.state.files[record["id"]]
+        for messages in self.state.messages.values():
+            messages[:] = [m for m in messages if record["id"] not in m.get("files", [])]
+        return {"ok": True}
+
     def receive_upload(self, file_id: str, content: bytes) -> bool:
         with self.lock:
             record = self.state.files.get(file_id)
@@ -341,7 +448,7 @@ class LocalSlack:
 MAX_PAGE = 999  # conversations.history and .replies cap `limit` here; the default is 100
 
 
-def _page(messages: list[dict], args: dict) -> dict:
+def _page(messages: list[dict], args: dict, *, max_limit: int = MAX_PAGE) -> dict:
     """One page of messages as Slack pages them: `oldest`/`latest` bounds, `limit`, and an opaque cursor."""
     oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
     inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
@@ -349,7 +456,7 @@ def _page(messages: list[dict], args: dict) -> dict:
               if (oldest <= float(m["ts"]) if inclusive else oldest < float(m["ts"]))
               and (float(m["ts"]) <= latest if inclusive else float(m["ts"]) < latest)]
     try:
-        limit = max(1, min(int(args.get("limit") or 100), MAX_PAGE))
+        limit = max(1, min(int(args.get("limit") or 100), max_limit))
     except (TypeError, ValueError):
         return {"ok": False, "error": "invalid_limit"}
     cursor = str(args.get("cursor") or "")

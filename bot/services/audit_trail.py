@@ -1,10 +1,10 @@
-"""The audit trail people see: recent events of an initiative, and the daily witness of each chain head."""
+"""The audit trail people see: recent events of an initiative, and the witnesses of each chain head in Slack."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.domain.commands import AuditShow
 from bot.outbox import queue_message
@@ -56,8 +56,19 @@ def show(services: Services, actor: Actor, command: AuditShow) -> Message:
     return audit_messages.trail(initiative, events)
 
 
+# Events that are witnessed at the next sweep rather than within the hour: decisions and stage changes.
+URGENT_ACTIONS = ("signoff.recorded", "scope_expansion.approved", "stage.advanced")
+WITNESS_EVERY = timedelta(hours=1)  # otherwise a moving head is witnessed at most this often
+WITNESS_GAP = timedelta(minutes=1)  # and never twice within this, however many sign-offs: one post per sweep
+
+
 def post_witnesses(services: Services, *, now: datetime) -> StepResult:
-    """Once a day, post each workspace's chain head (count and latest hash) to the audit channel."""
+    """Post each workspace's chain head (count and latest hash) to the audit channel when it is due.
+
+    A head is due at the next sweep after a sign-off or stage change, otherwise at most hourly while it
+    moves; whatever happened meanwhile is covered by one post per workspace, and never more than one a
+    minute, so a burst of sign-offs makes one post and Slack's per-channel limit holds.
+    """
     result = StepResult("witnesses")
     channel_id = services.settings.steward_audit_channel
     if not channel_id:
@@ -67,9 +78,12 @@ def post_witnesses(services: Services, *, now: datetime) -> StepResult:
 
     def witness(head: AuditHead) -> bool:
         with session_scope(services.engine) as session:
+            if not audit.witness_due(session=session, head=head, now=now, urgent_actions=URGENT_ACTIONS,
+                                     every=WITNESS_EVERY, gap=WITNESS_GAP):
+                return False
             day = now.date()
             if audit.add_witness(session=session, head=head, day=day, channel_id=channel_id, at=now) is None:
-                return False  # today's head was already witnessed
+                return False  # another replica witnessed this head meanwhile
             key = WitnessKey(day, head.team_id, head.seq, head.hash)
             message = audit_messages.witness(team_id=head.team_id, day=day, seq=head.seq, digest=head.hash)
             return queue_message(session=session, team_id=head.team_id, key=key.encode(), channel_id=channel_id,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
 from bot.domain.vocabulary import Role
 from bot.services.context import Services
 from messages import home as home_messages
 from states import IncidentStatus
-from storage import incidents, repository, reviews
-from storage.db import read_scope
+from storage import incidents, outbox, repository, reviews
+from storage.db import read_scope, session_scope
 
 MAX_INITIATIVES = 15
 
@@ -30,3 +33,19 @@ def home_view(services: Services, *, team_id: str, user_id: str) -> dict:
         ) for initiative in initiatives]
     return home_messages.view(cards, user_id=user_id, titles={r.kind: r.title for r in services.cadence.rules},
                               truncated=len(initiatives) == MAX_INITIATIVES)
+
+
+def queue_home(services: Services, *, team_id: str, user_id: str, opened: str, now: datetime) -> bool:
+    """Queue the person's Home tab for views.publish; the request that asked returns at once.
+
+    views.publish is rate-limited (Tier 4): it goes through the outbox, which paces it and retries a
+    429 later, never in a request thread. `opened` (the event's ts) keys the row, so a retried event
+    queues nothing more. False when it was queued before.
+    """
+    view = home_view(services, team_id=team_id, user_id=user_id)
+    with session_scope(services.engine) as session:
+        queued = outbox.enqueue(session=session, team_id=team_id, key=f"home:{user_id}:{opened}"[:160],
+                                channel_id=user_id, text="", blocks=json.dumps(view, ensure_ascii=False),
+                                purpose="home", method="views.publish", user_id=user_id, at=now)
+    services.notify_outbox()
+    return queued

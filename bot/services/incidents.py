@@ -37,7 +37,7 @@ from bot.services.lookup import require_initiative
 from bot.services.steps import StepResult, each_row
 from messages import incidents as incident_messages
 from messages.render import Message
-from storage import counters, incidents, repository
+from storage import audit, counters, incidents, repository
 from storage.audit import append_event
 from storage.db import read_scope, session_scope
 from storage.models import Incident, Initiative
@@ -236,6 +236,9 @@ def resolve(services: Services, actor: Actor, command: IncidentResolve) -> Messa
             session, incident, initiative, roles, held, status):
         if not incidents.fenced_update(session=session, incident=incident, status=status, resolved_by=actor.user_id,
                                        resolved_at=actor.now, resolution=command.resolution, next_escalation_at=None):
+            session.refresh(incident)  # what the winner wrote
+            if incident.status is IncidentStatus.RESOLVED:  # the loser of a simultaneous resolve: who, and when
+                raise Conflict(incident_messages.already_done(incident, timezone=initiative.timezone))
             raise Conflict(incident_messages.changed_meanwhile(incident.number))
         took = actor.now - incident.declared_at
         postmortem = Severity(incident.severity) in POSTMORTEM_SEVERITIES
@@ -254,6 +257,7 @@ def resolve(services: Services, actor: Actor, command: IncidentResolve) -> Messa
                                                      "roles": [r.value for r in held],
                                                      "resolution": command.resolution,
                                                      "postmortem_requested": postmortem}, at=actor.now)
+        audit.bind(session=session, team_id=actor.team_id, rows=[incident])
         reply = incident_messages.resolved_reply(incident, took=took)
     services.notify_outbox()
     return reply

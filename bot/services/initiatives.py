@@ -11,11 +11,14 @@ from bot.domain.vocabulary import Stage
 from bot.errors import Conflict, PermissionDenied, UsageError
 from bot.outbox import queue_message
 from bot.services import cadence, incidents
+from bot.services import channels as channel_membership
 from bot.services.context import Actor, Services
 from bot.services.kpis import current_standings, refresh_silence
 from bot.services.lookup import require_initiative
 from messages import initiatives as initiative_messages
 from messages.render import Message
+from states import ChannelState
+from storage import channels as channel_rows
 from storage import incidents as incident_rows
 from storage import outbox, repository
 from storage.audit import append_event
@@ -40,11 +43,14 @@ def create(services: Services, actor: Actor, command: InitiativeCreate) -> Messa
         stage_entered_at = datetime.combine(command.since, time(0), ZoneInfo(zone)).astimezone(UTC)
     else:
         stage_entered_at = actor.now
+    # Join a public channel now (ephemerals, charts and history need membership); a private one needs an invitation.
+    channel_state = channel_membership.check(services.settings, actor.channel_id)
     initiative = Initiative(
         team_id=actor.team_id, key=command.key, name=command.name, channel_id=actor.channel_id,
         stage=command.stage, stage_entered_at=stage_entered_at, timezone=zone,
         holiday_country=command.country, created_by=actor.user_id, created_at=actor.now,
         launch_date=stage_entered_at.astimezone(ZoneInfo(zone)).date() if command.stage is Stage.LAUNCH else None,
+        channel_state=channel_state, channel_state_at=actor.now,
     )
     try:
         with session_scope(services.engine) as session:
@@ -67,6 +73,10 @@ def create(services: Services, actor: Actor, command: InitiativeCreate) -> Messa
     except repository.Duplicate:
         # Two creates of one key raced; the unique constraint kept one.
         raise Conflict(initiative_messages.key_taken(command.key)) from None
+    if channel_state is not ChannelState.UNCHECKED:
+        # Other initiatives in the channel learn the news too (their owners are told if it changed).
+        channel_membership.record(services.engine, team_id=actor.team_id, channel_id=actor.channel_id,
+                                  state=channel_state, now=actor.now)
     services.notify_outbox()
     return initiative_messages.created(initiative)
 
@@ -88,6 +98,8 @@ def show(services: Services, actor: Actor, command: InitiativeShow) -> Message:
             standings=current_standings(session, initiative),
             incident_lines=incidents.summary_lines(session, initiative),
             deviations=incident_rows.recent_deviations(session=session, initiative_id=initiative.id),
+            held=channel_rows.held_count(session=session, team_id=initiative.team_id, channel_id=initiative.channel_id)
+            if initiative.channel_state in channel_rows.UNUSABLE else 0,
         )
 
 

@@ -23,8 +23,8 @@ from storage import incidents as incident_rows
 from storage import kpis as kpi_rows
 from storage import records, repository, thresholds, tokens
 from storage.audit import append_event
-from storage.db import read_scope, session_scope
-from storage.models import Initiative, KpiMeasurement
+from storage.db import lock_row, read_scope, retrying, session_scope
+from storage.models import ApiToken, Initiative, KpiMeasurement
 
 # Only these stages watch for KPI silence: before launch there is nothing in production to measure.
 WATCHED_STAGES = (Stage.LAUNCH, Stage.OPERATIONS)
@@ -64,6 +64,7 @@ def record_measurement(services: Services, actor: Actor, command: KpiRecord) -> 
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
         require_record_keeper(session, user_id=actor.user_id, admins=services.settings.steward_admins,
                               initiative=initiative, what="record KPIs")
+        lock_row(session=session, model=Initiative, key=initiative.id)  # the lock order: initiative first
         add_measurement(session, services, initiative, kpi.name, command.value, at=actor.now, by=actor.user_id,
                         source="slack")
         standing = next(s for s in current_standings(session, initiative) if s.kpi.name == kpi.name)
@@ -71,38 +72,70 @@ def record_measurement(services: Services, actor: Actor, command: KpiRecord) -> 
     return kpi_messages.recorded(standing, key=command.key, value=command.value)
 
 
+def authorize(services: Services, *, token: str, key: str) -> None:
+    """Refuse an unknown or revoked token (NotFound) or another initiative's (PermissionDenied), reading only."""
+    with read_scope(services.engine) as session:
+        _token_for(session, token=token, key=key)
+
+
+def _token_for(session: Session, *, token: str, key: str) -> tuple[ApiToken, Initiative]:
+    row = tokens.find_active(session=session, token=token)
+    if row is None:
+        raise NotFound("unknown or revoked token")
+    initiative = repository.get_initiative(session=session, team_id=row.team_id, key=key)
+    if initiative is None or initiative.id != row.initiative_id:
+        raise PermissionDenied(f"this token is not for initiative {key!r}")
+    return row, initiative
+
+
 def ingest(services: Services, *, token: str, key: str, readings: Sequence[Reading],
            now: datetime) -> dict[str, bool | None]:
     """Record a pipeline's readings and return each KPI's standing; refuse an unknown token or another's initiative."""
-    with session_scope(services.engine) as session:
-        row = tokens.find_active(session=session, token=token)
-        if row is None:
-            raise NotFound("unknown or revoked token")
-        initiative = repository.get_initiative(session=session, team_id=row.team_id, key=key)
-        if initiative is None or initiative.id != row.initiative_id:
-            raise PermissionDenied(f"this token is not for initiative {key!r}")
-        actor = f"api:{row.prefix}"
-        for reading in sorted(readings, key=lambda r: r.at):
-            add_measurement(session, services, initiative, reading.kpi, reading.value, at=reading.at, by=actor,
-                            source="api")
-        append_event(session=session, team_id=initiative.team_id, actor=actor, action="kpi.ingested",
-                     target=initiative.key, payload={"count": len(readings)}, at=now)
-        standing = {s.kpi.name: s.within for s in current_standings(session, initiative)}
+
+    def transaction() -> dict[str, bool | None]:
+        with session_scope(services.engine) as session:
+            row, initiative = _token_for(session, token=token, key=key)
+            # The lock order (README, "Deployment"): the initiative row first, then counters (a breach declares
+            # an incident), and the audit head last: every audit event of the batch is appended at the end.
+            lock_row(session=session, model=Initiative, key=initiative.id)
+            actor = f"api:{row.prefix}"
+            recorded = [add_measurement(session, services, initiative, reading.kpi, reading.value, at=reading.at,
+                                        by=actor, source="api", audit=False)
+                        for reading in sorted(readings, key=lambda r: r.at)]
+            for measurement in recorded:
+                _audit_measurement(session, initiative, measurement)
+            append_event(session=session, team_id=initiative.team_id, actor=actor, action="kpi.ingested",
+                         target=initiative.key, payload={"count": len(readings)}, at=now)
+            return {s.kpi.name: s.within for s in current_standings(session, initiative)}
+
+    # A deadlock or serialization failure is run again before the pipeline hears of it.
+    standing = retrying(transaction)
     services.notify_outbox()
     return standing
 
 
 def add_measurement(session: Session, services: Services, initiative: Initiative, kpi: str, value: float, *,
-                    at: datetime, by: str, source: str) -> KpiMeasurement:
-    """Append a measurement; a breach of a threshold in force logs a deviation and opens one incident."""
+                    at: datetime, by: str, source: str, audit: bool = True) -> KpiMeasurement:
+    """Append a measurement; a breach of a threshold in force logs a deviation and opens one incident.
+
+    Its audit event is appended after the reaction, so the audit head is locked last (`audit=False`: the caller
+    appends it with `_audit_measurement` once every reading of a batch is in).
+    """
     previous = records.latest_measurements(session=session, initiative_id=initiative.id, until=at).get(kpi)
     measurement = kpi_rows.add_measurement(session=session, team_id=initiative.team_id, initiative_id=initiative.id,
                                            kpi=kpi, value=value, measured_at=at, by=by, source=source)
-    append_event(session=session, team_id=initiative.team_id, actor=by, action="kpi.recorded", target=initiative.key,
-                 payload={"kpi": kpi, "value": value, "measured_at": at, "source": source}, at=at)
     _react_to(session, services, initiative, measurement, previous)
     refresh_silence(session, services, initiative, now=at)
+    if audit:
+        _audit_measurement(session, initiative, measurement)
     return measurement
+
+
+def _audit_measurement(session: Session, initiative: Initiative, measurement: KpiMeasurement) -> None:
+    append_event(session=session, team_id=initiative.team_id, actor=measurement.recorded_by, action="kpi.recorded",
+                 target=initiative.key, payload={"kpi": measurement.kpi, "value": measurement.value,
+                                                 "measured_at": measurement.measured_at,
+                                                 "source": measurement.source}, at=measurement.measured_at)
 
 
 def _react_to(session: Session, services: Services, initiative: Initiative, measurement: KpiMeasurement,

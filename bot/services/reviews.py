@@ -15,7 +15,7 @@ from bot.services.lookup import require_initiative
 from messages import reviews as review_messages
 from messages.render import Message
 from states import OPEN_REVIEW, ReviewStatus
-from storage import records, repository, reviews
+from storage import audit, records, repository, reviews
 from storage.audit import append_event
 from storage.db import read_scope, session_scope
 
@@ -83,6 +83,7 @@ def mark_completed(session, actor: Actor, review, initiative, title: str, notes:
                  target=initiative.key,
                  payload={"review": f"R{review.number}", "kind": review.kind, "notes": notes,
                           "roles": [r.value for r in held]}, at=actor.now)
+    audit.bind(session=session, team_id=actor.team_id, rows=[review])
     message = review_messages.closed(review, initiative, outcome="completed", title=title)
     queue_message(session=session, team_id=actor.team_id, key=f"review:{review.id}:closed",
                   channel_id=initiative.channel_id, message=message, purpose="review.update",

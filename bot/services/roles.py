@@ -11,7 +11,7 @@ from bot.services.context import Actor, Services
 from bot.services.lookup import require_initiative
 from messages import roles as role_messages
 from messages.render import Message
-from storage import repository
+from storage import audit, repository
 from storage.audit import append_event
 from storage.db import session_scope
 from storage.models import Initiative
@@ -41,6 +41,7 @@ def assign(services: Services, actor: Actor, command: RoleAssign) -> Message:
                          target=initiative.key,
                          payload={"role": command.role.value, "user": command.user_id, "previous": previous},
                          at=actor.now)
+            audit.bind(session=session, team_id=actor.team_id, rows=[r for r in (current, assignment) if r])
             _queue_notice(session, initiative, actor, key=f"role:{assignment.id}:assigned", role=command.role,
                           user_id=command.user_id, previous=previous, holders=holders)
     except repository.Duplicate:
@@ -64,6 +65,7 @@ def unassign(services: Services, actor: Actor, command: RoleUnassign) -> Message
         append_event(session=session, team_id=actor.team_id, actor=actor.user_id, action="role.unassigned",
                      target=initiative.key, payload={"role": command.role.value, "previous": current.user_id},
                      at=actor.now)
+        audit.bind(session=session, team_id=actor.team_id, rows=[current])
         _queue_notice(session, initiative, actor, key=f"role:{current.id}:ended", role=command.role, user_id=None,
                       previous=current.user_id, holders=holders)
     services.notify_outbox()

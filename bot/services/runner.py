@@ -13,7 +13,7 @@ from bot.services.context import Actor, Services
 from messages import errors as error_messages
 from messages.render import Message
 from storage.audit import append_event
-from storage.db import session_scope
+from storage.db import retrying, session_scope
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,7 +53,7 @@ class Outcome(Generic[T]):
 def run(services: Services, actor: Actor, flow: Callable[[], T]) -> Outcome[T]:
     """Run a flow; a refusal is kept (its attempt audited), a bug logged under a reference for the apology."""
     try:
-        return Outcome(flow())
+        return Outcome(retrying(flow))  # a deadlock or serialization failure runs the flow again, unseen
     except StewardError as refusal:
         if refusal.attempt is not None:
             record_refusal(services, actor, refusal)

@@ -36,7 +36,7 @@ from messages import reviews as review_messages
 from messages import signoffs as signoff_messages
 from messages import stages as stage_messages
 from messages.render import Message
-from storage import incidents, records, repository, thresholds
+from storage import audit, incidents, records, repository, thresholds
 from storage.audit import append_event, canonical_payload
 from storage.db import session_scope
 from storage.models import Incident, Initiative, Review, SignOff
@@ -99,6 +99,7 @@ def _sign(session: Session, services: Services, actor: Actor, command: SignOffCo
                  payload={"subject": str(subject), "decision": command.decision.value, "role": role.value,
                           "comment": command.comment, "evidence_hash": signoff.evidence_hash,
                           "evidence": evidence}, at=actor.now)
+    audit.bind(session=session, team_id=actor.team_id, rows=[signoff])
     unlocked = _carry_out(session, actor, initiative, signoff, command, role, found)
     queue_message(session=session, team_id=actor.team_id, key=f"signoff:{signoff.id}", channel_id=initiative.channel_id,
                   message=signoff_messages.notice(signoff, initiative, role=role, unlocked=unlocked),
@@ -178,8 +179,10 @@ def _carry_out(session: Session, actor: Actor, initiative: Initiative, signoff: 
             append_event(session=session, team_id=actor.team_id, actor=actor.user_id, action="scope_expansion.approved",
                          target=initiative.key, payload={}, at=actor.now)
     elif subject.kind is SubjectKind.BASELINE and approve:
-        thresholds.put_in_force(session=session, team_id=initiative.team_id, initiative_id=initiative.id,
-                                signoff_id=signoff.id, thresholds=found.proposed, at=signoff.signed_at)
+        in_force = thresholds.put_in_force(session=session, team_id=initiative.team_id,
+                                           initiative_id=initiative.id, signoff_id=signoff.id,
+                                           thresholds=found.proposed, at=signoff.signed_at)
+        audit.bind(session=session, team_id=actor.team_id, rows=in_force)  # onto the signoff.recorded event
     return signoff_messages.unlocked(subject, decision, still_needed=still_needed)
 
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from storage.db import retrying
+
 log = logging.getLogger(__name__)
 Row = TypeVar("Row")
 
@@ -46,7 +48,7 @@ def each_row(result: StepResult, rows: Iterable[Row], describe: Callable[[Row], 
     """Run `work` on every row, each in isolation; what it returns (a count, or True) adds to `done`."""
     for row in rows:
         try:
-            outcome = work(row)
+            outcome = retrying(lambda row=row: work(row))  # a deadlock with a person's flow: run the row again
         except Exception as exc:
             result.fail(describe(row), exc)
             continue

@@ -96,7 +96,7 @@ def test_acknowledging_mid_ladder_stops_the_climb_and_updates_the_root(staffed, 
     updated = slack.message("C0OPS", message["ts"])
     assert "*Acknowledged* by" in message_text(updated)
     assert [b["action_id"] for b in updated["blocks"][-1]["elements"]] == ["incident_resolve"]
-    [ephemeral] = slack.state.ephemerals
+    [ephemeral] = slack.state.responses  # the click's response_url
     assert "You acknowledged INC1 after 20 min" in message_text(ephemeral)
 
 
@@ -206,7 +206,7 @@ def test_double_clicks_and_slack_retries_record_one_acknowledgement(staffed, sla
         acks = [e for e in session.exec(select(AuditEvent)) if e.action == "incident.acknowledged"]
     assert len(acks) == 1
     assert sum("Acknowledged by" in t for t in thread_texts(slack)) == 1
-    assert "already acknowledged by" in message_text(slack.state.ephemerals[-1])
+    assert "already acknowledged by" in message_text(slack.state.responses[-1])
 
 
 def test_escalate_now_pages_the_next_level_once_and_a_stale_click_does_nothing(staffed, slack):
@@ -220,7 +220,7 @@ def test_escalate_now_pages_the_next_level_once_and_a_stale_click_does_nothing(s
     staffed.drain(at(4))
     texts = thread_texts(slack)
     assert len(texts) == 2 and "*Level 2*" in texts[1] and "Escalated by hand by <@UMLOPS0001>" in texts[1]
-    assert "already at level 2; nothing more was paged" in message_text(slack.state.ephemerals[-1])
+    assert "already at level 2; nothing more was paged" in message_text(slack.state.responses[-1])
     staffed.runtime.sweep(at(16))  # level 2's own time: already paged, not again
     assert len(thread_texts(slack)) == 2
     staffed.runtime.sweep(at(31))

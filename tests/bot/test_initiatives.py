@@ -136,3 +136,15 @@ def test_initiatives_survive_a_restart(steward):
     steward.restart()
     shown = reply_text(steward.command("initiative show triage"))
     assert "product manager: <@UPM0000001>" in shown
+
+
+def test_create_and_import_both_join_a_public_channel_and_check_a_private_one(steward, slack):
+    slack.add_channel("C0NEW", "new", member=False)
+    slack.add_channel("G0NEW", "new-private", private=True, member=False)
+    created = reply_text(steward.command("initiative create fresh Fresh idea", channel="C0NEW"))
+    imported = reply_text(steward.command("initiative create old Old one stage=launch since=2026-01-05",
+                                          channel="G0NEW"))
+    assert slack.state.channels["C0NEW"]["is_member"] and "/invite" not in created
+    assert "`/invite @Steward`" in imported
+    assert {i.key: i.channel_state for i in initiatives(steward)} == {"fresh": "member", "old": "not_in_channel"}
+    assert [c.args["channel"] for c in slack.calls_to("conversations.info")] == ["C0NEW", "G0NEW"]

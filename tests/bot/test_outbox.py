@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session, select
 
 from bot.outbox import OutboxSender
+from bot.pacing import Pacer
 from storage import outbox
 from storage.models import OutboxMessage
 from tests.harness import message_text, reply_text
@@ -71,7 +72,7 @@ def test_not_in_channel_joins_a_public_channel_and_posts(steward, slack):
     slack.fail("chat.postMessage", error="not_in_channel", channel="C0PUBLIC")
     create(steward, channel="C0PUBLIC")
     assert steward.drain().sent == 1
-    assert len(slack.calls_to("conversations.join")) == 1
+    assert slack.calls_to("conversations.join")  # at creation, and again after not_in_channel
     assert len(slack.posts("C0PUBLIC")) == 1
 
 
@@ -86,20 +87,22 @@ def test_a_private_channel_the_bot_is_not_in_waits_for_an_invitation(steward, sl
 
 
 def test_unhealthy_when_a_message_is_more_than_five_minutes_overdue(steward, slack):
-    create(steward, channel="C0GONE")
+    create(steward)
+    slack.fail("chat.postMessage", status=500, times=None)  # Slack failing: the bot is stalled
     steward.drain()
     from bot.server import health
 
     assert health(steward.runtime.services)[0] == 200
     status, body = health(steward.runtime.services, now=datetime.now(UTC) + timedelta(minutes=6))
     assert status == 503
-    assert "overdue" in body["reason"] and "channel_not_found" in body["reason"]
+    assert "overdue" in body["reason"] and "internal_error" in body["reason"]
 
 
 def test_concurrent_drains_send_each_message_once(steward, slack):
     for n in range(6):
         steward.command(f"initiative create item-{n} Item {n}", channel="C0OPS")
-    senders = [OutboxSender(engine=steward.engine, slack=steward.runtime.sender.slack) for _ in range(4)]
+    senders = [OutboxSender(engine=steward.engine, slack=steward.runtime.sender.slack, pacer=Pacer(channel_burst=30))
+               for _ in range(4)]
     barrier = threading.Barrier(len(senders))
 
     def run(sender):
@@ -235,3 +238,204 @@ def test_a_sender_that_lost_its_claim_cannot_record_over_the_winner(steward, sla
     [after] = rows(steward)
     assert (after.status, after.ts, after.last_error, after.version) == ("sent", winner.ts, None, winner.version)
     assert len(slack.posts("C0OPS")) == 1
+
+
+# -- exactly once when the answer is lost ------------------------------------------------------------
+
+
+def test_a_post_whose_answer_was_lost_is_looked_for_and_not_posted_again(steward, slack):
+    create(steward)
+    slack.fail("chat.postMessage", drop=True, after=True)  # Slack stores it; the connection drops
+    now = datetime.now(UTC)
+    assert steward.drain(now).retried == 1
+    [row] = rows(steward)
+    assert row.status == "pending" and row.unsure_until is not None
+    assert len(slack.posts("C0OPS")) == 1
+    assert steward.drain(now + timedelta(minutes=1)).sent == 1
+    [posted] = slack.posts("C0OPS")
+    [recorded] = rows(steward)
+    assert (recorded.status, recorded.ts, recorded.unsure_until) == ("sent", posted["ts"], None)
+    assert len(slack.calls_to("chat.postMessage")) == 1  # looked, found, never posted again
+    [lookup] = slack.calls_to("conversations.history")
+    assert float(lookup.args["oldest"]) <= float(posted["ts"])
+
+
+def test_a_failed_look_up_is_retried_and_never_followed_by_a_blind_post(steward, slack):
+    create(steward)
+    slack.fail("chat.postMessage", drop=True, after=True)
+    now = datetime.now(UTC)
+    steward.drain(now)
+    slack.fail("conversations.history", status=500)
+    steward.drain(now + timedelta(minutes=1))
+    [row] = rows(steward)
+    assert row.status == "pending" and row.unsure_until and row.last_error == "internal_error"
+    assert len(slack.calls_to("chat.postMessage")) == 1  # not posted on the failed look-up
+    slack.fail("conversations.history", status=429, retry_after=30)
+    steward.drain(now + timedelta(minutes=2))
+    assert len(slack.calls_to("chat.postMessage")) == 1  # nor on a rate-limited one
+    assert steward.drain(now + timedelta(minutes=3)).sent == 1
+    assert len(slack.posts("C0OPS")) == 1 and len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_a_lapsed_claim_whose_look_up_fails_looks_again_before_posting(steward, slack):
+    create(steward)
+    now = datetime.now(UTC)
+    with Session(steward.engine, expire_on_commit=False) as session:
+        [row_id] = outbox.due_ids(session=session, now=now, limit=10)
+        row, _ = outbox.claim(session=session, message_id=row_id, now=now, lease=timedelta(seconds=60))
+        session.commit()
+    steward.runtime.sender.slack.post_message(channel=row.channel_id, text=row.text, blocks=[], metadata={
+        "event_type": "steward_outbox", "event_payload": {"key": row.key}})  # the dead sender's post
+    slack.fail("conversations.history", status=503)
+    assert steward.drain(now + timedelta(seconds=61)).retried == 1
+    assert steward.drain(now + timedelta(minutes=5)).sent == 1
+    assert len(slack.posts("C0OPS")) == 1
+
+
+def test_the_look_up_pages_through_more_than_a_hundred_messages_since_the_first_attempt(steward, slack):
+    create(steward)
+    slack.fail("chat.postMessage", drop=True, after=True)
+    now = datetime.now(UTC)
+    steward.drain(now)
+    chatter(steward, slack, 250)  # a busy channel while the row waited
+    assert steward.drain(now + timedelta(minutes=1)).sent == 1
+    assert len([p for p in slack.posts("C0OPS") if "tracking" in message_text(p)]) == 1
+    assert len(slack.calls_to("conversations.history")) >= 2  # paged
+
+
+def test_a_public_channel_the_bot_has_not_joined_is_joined_to_look(steward, slack):
+    slack.add_channel("C0PUBLIC", "public", member=False)
+    create(steward, channel="C0PUBLIC")
+    slack.fail("chat.postMessage", drop=True, after=True)  # chat:write.public: posted without joining
+    now = datetime.now(UTC)
+    steward.drain(now)
+    assert steward.drain(now + timedelta(minutes=1)).sent == 1
+    assert len(slack.posts("C0PUBLIC")) == 1
+    assert len(slack.calls_to("conversations.join")) == 1
+
+
+def chatter(steward, slack, count):
+    """Other people's messages in #ai-ops, past the local Slack's pace."""
+    client = steward.runtime.sender.slack.client
+    slack.limits.enabled = False
+    for n in range(count):
+        client.chat_postMessage(channel="C0OPS", text=f"chatter {n}")
+    slack.limits.enabled = True
+
+
+def test_history_rate_limited_for_a_non_marketplace_app_delays_the_post_but_never_doubles_it(steward, slack):
+    minute = [0.0]
+    slack.limits.clock = lambda: minute[0] * 60
+    slack.limits.history_limited = True  # 1 call a minute, 15 messages a page
+    create(steward)
+    slack.fail("chat.postMessage", drop=True, after=True)
+    now = datetime.now(UTC)
+    steward.drain(now)
+    chatter(steward, slack, 10)
+    slack.state.channels["C0GENERAL"]["is_member"] = True
+    steward.runtime.sender.slack.client.conversations_history(channel="C0GENERAL")  # this minute's call is spent
+    steward.drain(now + timedelta(seconds=10))
+    [row] = rows(steward)
+    assert row.status == "pending" and row.unsure_until and row.last_error == "ratelimited"
+    assert row.next_attempt_at >= now + timedelta(seconds=70)  # Retry-After: 60
+    assert len([p for p in slack.posts("C0OPS") if "tracking" in message_text(p)]) == 1  # not posted blind
+    minute[0] = 1
+    assert steward.drain(now + timedelta(seconds=71)).sent == 1
+    assert len([p for p in slack.posts("C0OPS") if "tracking" in message_text(p)]) == 1
+
+
+def test_a_refused_connection_is_known_not_sent_and_posts_without_looking(steward, slack):
+    import socket
+
+    from bot.slack_port import SlackPort, make_web_client
+
+    create(steward)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    dead = OutboxSender(engine=steward.engine, slack=SlackPort(make_web_client(
+        token=slack.token, base_url=f"http://127.0.0.1:{dead_port}/api/", interactive=False)))
+    now = datetime.now(UTC)
+    dead.drain(now)
+    assert rows(steward)[0].unsure_until is None
+    assert steward.drain(now + timedelta(seconds=10)).sent == 1
+    assert slack.calls_to("conversations.history") == []
+
+
+# -- chart uploads -----------------------------------------------------------------------------------
+
+
+def queue_chart(steward, key="chart:1"):
+    [notice] = [r for r in rows(steward) if r.method == "chat.postMessage"][:1]
+    with Session(steward.engine) as session:
+        outbox.enqueue(session=session, team_id=notice.team_id, key=key, channel_id=notice.channel_id, text="chart",
+                       blocks="[]", purpose="kpi.chart", method="files.upload", initiative_id=notice.initiative_id,
+                       at=datetime.now(UTC))
+        session.commit()
+
+
+def chart_sender(steward):
+    return OutboxSender(engine=steward.engine, slack=steward.runtime.sender.slack,
+                        attachments={"kpi.chart": lambda session, row: (b"\x89PNG chart", "chart.png", "Chart")})
+
+
+def test_a_retried_chart_reuses_its_upload_instead_of_leaving_an_orphan(steward, slack):
+    create(steward)
+    queue_chart(steward)
+    sender = chart_sender(steward)
+    slack.fail("files.completeUploadExternal", status=500)
+    now = datetime.now(UTC)
+    sender.drain(now)
+    chart = rows(steward)[-1]
+    assert chart.status == "pending" and chart.file_id
+    assert sender.drain(now + timedelta(minutes=1)).sent == 1
+    assert len(slack.calls_to("files.getUploadURLExternal")) == 1  # uploaded once
+    assert list(slack.state.files) == [chart.file_id]
+    assert slack.state.files[chart.file_id]["channel"] == "C0OPS"
+    assert rows(steward)[-1].ts == chart.file_id
+
+
+def test_a_chart_that_can_never_be_shared_fails_with_the_reason_and_its_upload_is_deleted(steward, slack):
+    create(steward)
+    queue_chart(steward)
+    sender = chart_sender(steward)
+    slack.fail("files.completeUploadExternal", error="invalid_channel")
+    sender.drain()
+    chart = rows(steward)[-1]
+    assert chart.status == "failed" and chart.last_error == "invalid_channel"
+    assert len(slack.calls_to("files.delete")) == 1 and slack.state.files == {}
+
+
+def test_a_chart_for_a_channel_that_needs_a_person_is_retried_a_few_times_then_given_up(steward, slack):
+    create(steward)
+    queue_chart(steward)
+    sender = chart_sender(steward)
+    slack.fail("files.completeUploadExternal", error="not_in_channel", times=None)
+    now = datetime.now(UTC)
+    for hour in range(6):
+        sender.drain(now + timedelta(hours=hour))
+    chart = rows(steward)[-1]
+    assert chart.status == "failed" and chart.last_error.startswith("not_in_channel (gave up after 4 attempts)")
+    assert len(slack.calls_to("files.getUploadURLExternal")) == 1
+    assert slack.state.files == {}  # the upload was deleted, not left orphaned
+
+
+def test_an_upload_that_cannot_be_deleted_says_so(steward, slack):
+    create(steward)
+    queue_chart(steward)
+    sender = chart_sender(steward)
+    slack.fail("files.completeUploadExternal", error="invalid_channel")
+    slack.fail("files.delete", error="cant_delete_file")
+    sender.drain()
+    chart = rows(steward)[-1]
+    assert chart.status == "failed"
+    assert "could not be deleted (cant_delete_file)" in chart.last_error
+
+
+def test_channel_trouble_is_reported_through_the_hook(steward, slack):
+    seen = []
+    create(steward, channel="C0GONE")
+    sender = OutboxSender(engine=steward.engine, slack=steward.runtime.sender.slack,
+                          on_channel_trouble=lambda team, channel, error: seen.append((team, channel, error)))
+    sender.drain()
+    assert seen == [("T0LOCAL", "C0GONE", "channel_not_found")]

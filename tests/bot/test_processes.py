@@ -31,7 +31,7 @@ def setup_initiative(steward):
 def environment(steward, slack):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "STEWARD_", "DATABASE_"))}
     env.update(SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.api_url,
-               DATABASE_URL=steward.settings.database_url, STEWARD_ADMINS=ADMIN)
+               DATABASE_URL=steward.settings.database_url, STEWARD_ADMINS=ADMIN, STEWARD_SLACK_POST_BURST="30")
     return env
 
 
@@ -100,7 +100,7 @@ def test_two_steward_run_replicas_share_the_work_and_post_each_message_once(data
     upgrade(make_engine(database_url))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "STEWARD_", "DATABASE_"))}
     env.update(SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.api_url,
-               DATABASE_URL=database_url, STEWARD_PORT="0", STEWARD_ADMINS=ADMIN)
+               DATABASE_URL=database_url, STEWARD_PORT="0", STEWARD_ADMINS=ADMIN, STEWARD_SLACK_POST_BURST="30")
     replicas, senders = [], []
     try:
         for _ in range(2):

@@ -348,7 +348,7 @@ def test_audit_verify_cli_passes_then_catches_an_edit_and_a_rewrite(walk, slack,
     previous = GENESIS
     for row in rows:
         digest = event_hash(team_id=row.team_id, seq=row.seq, actor=row.actor, action=row.action, target=row.target,
-                            payload=row.payload, created_at=row.created_at, prev_hash=previous)
+                            payload=row.payload, created_at=row.created_at, prev_hash=previous, bindings=row.bindings)
         tamper(url, "UPDATE audit_events SET hash = :digest, prev_hash = :previous WHERE id = :id",
                digest=digest, previous=previous, id=row.id)
         previous = digest

@@ -33,9 +33,11 @@ def poisoned(steward, slack):
                             channel=channel)
             for alias, user in (("owner", OWNER), ("pm", PM), ("data", DATA), ("mlops", MLOPS)):
                 steward.command(f"role assign {key} {alias} <@{user}>", user=ADMIN, channel=channel)
-        recorded = steward.command("kpi record undrawable latency 1e308", user=DATA, channel=UNDRAWABLE[1])
+        recorded = steward.command("kpi record undrawable latency 5", user=DATA, channel=UNDRAWABLE[1])
         assert "Sorry" not in recorded.text
     steward.drain(CREATED)
+    # A value no chart can draw, from before latency was bounded (the command now refuses it).
+    tamper(steward.settings.database_url, "UPDATE kpi_measurements SET value = 1e308 WHERE kpi = 'latency'")
     tamper(steward.settings.database_url, "UPDATE initiatives SET timezone = 'Not/AZone' WHERE key = 'zoneless'")
     with freeze_time(DUE):
         for key, channel in {**HEALTHY, UNDRAWABLE[0]: UNDRAWABLE[1]}.items():

@@ -75,8 +75,10 @@ def test_impossible_values_are_named(kpi, value, problem):
     assert KPIS[kpi].check(value) == problem
 
 
-def test_a_huge_but_finite_latency_is_a_possible_value():
-    assert LATENCY.check(1e308) is None
+def test_a_huge_but_finite_latency_is_refused_and_a_latency_must_be_above_zero():
+    assert LATENCY.check(1e308) == "cannot be above 86400 s"
+    assert LATENCY.check(0) == "must be above 0 s"
+    assert LATENCY.check(86_400) is None
 
 
 def test_kpis_are_found_by_name_whatever_the_case_and_spacing():

@@ -47,8 +47,8 @@ def test_limits_are_enforced():
 
 
 def test_a_long_list_stays_within_fifty_blocks():
-    items = [{"key": f"k{n}", "name": f"Name {n}", "channel_id": "C1", "stage": "readiness", "vacant": []}
-             for n in range(120)]
+    items = [{"key": f"k{n}", "name": f"Name {n}", "channel_id": "C1", "stage": "readiness", "vacant": [],
+              "not_in_channel": False} for n in range(120)]
     message = render("initiative_list", initiatives=items)
     assert len(message.blocks) <= 50
     assert "and 80 more" in json.dumps(message.blocks)

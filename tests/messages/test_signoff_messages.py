@@ -88,7 +88,7 @@ def test_the_checklist_fills_in_the_command_to_sign_the_stage_exit():
     assert "— `/steward signoff triage stage-exit approve` while in handoff" in text
     assert stage_messages.cannot_advance(initiative, checks) == (
         "`triage` cannot leave Stage 2: ownership transfer yet; missing: At least 28 days of parallel operation, "
-        "Stage exit signed by the business owner (business owner).")
+        "Stage exit signed by the business owner.")
 
 
 def test_governance_text_people_typed_cannot_become_markup():

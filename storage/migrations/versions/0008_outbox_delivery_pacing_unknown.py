@@ -17,8 +17,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('first_attempt_at', storage.types.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('unsure_until', storage.types.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('file_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_column('file_id')
+        batch_op.drop_column('unsure_until')
+        batch_op.drop_column('first_attempt_at')

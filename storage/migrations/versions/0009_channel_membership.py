@@ -17,8 +17,19 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # Whether Steward can use each initiative's channel; existing ones are assumed joined until Slack says not.
+    with op.batch_alter_table('initiatives', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('channel_state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False,
+                                      server_default='member'))
+        batch_op.add_column(sa.Column('channel_state_at', storage.types.UTCDateTime(timezone=True), nullable=True))
+    # Answers to clicks and form submissions go to the action's response_url (no membership needed).
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reply_url', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_column('reply_url')
+    with op.batch_alter_table('initiatives', schema=None) as batch_op:
+        batch_op.drop_column('channel_state_at')
+        batch_op.drop_column('channel_state')
