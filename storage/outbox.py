@@ -25,20 +25,17 @@ def enqueue(*, session: Session, team_id: str, key: str, channel_id: str, text: 
                                       conflict=["team_id", "key"]) is not None
 
 
+def _is_due(now: datetime):
+    """Pending rows whose time has come, and sending rows whose claim has lapsed."""
+    return or_(
+        and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now),
+    )
+
+
 def due_ids(*, session: Session, now: datetime, limit: int) -> list[int]:
     """Ids of pending rows whose time has come and of sending rows whose claim has lapsed."""
-    statement = (
-        select(OutboxMessage.id)
-        .where(
-            or_(
-                and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
-                and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now),
-            )
-        )
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-    )
-    return list(session.exec(statement))
+    return list(session.exec(select(OutboxMessage.id).where(_is_due(now)).order_by(OutboxMessage.id).limit(limit)))
 
 
 def due_rows(*, session: Session, now: datetime, limit: int) -> list[tuple[int, str, str, str, bool, bool]]:
@@ -46,14 +43,7 @@ def due_rows(*, session: Session, now: datetime, limit: int) -> list[tuple[int, 
     statement = (
         select(OutboxMessage.id, OutboxMessage.team_id, OutboxMessage.channel_id, OutboxMessage.method,
                OutboxMessage.status == OutboxStatus.PENDING, col(OutboxMessage.unsure_until).is_not(None))
-        .where(
-            or_(
-                and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
-                and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now),
-            )
-        )
-        .order_by(OutboxMessage.id)
-        .limit(limit)
+        .where(_is_due(now)).order_by(OutboxMessage.id).limit(limit)
     )
     return [tuple(r) for r in session.exec(statement)]
 

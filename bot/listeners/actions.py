@@ -7,6 +7,7 @@ a form opened by a click carries that URL in its metadata for the submission's a
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -31,6 +32,7 @@ from messages.codec import (
     SignoffButton,
     attach_reply_url,
 )
+from messages.render import Message
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +41,16 @@ def complete_review(ack: Ack, body: dict, action: dict, services: Services) -> N
     """Mark done on a review prompt, as `/steward review done R<n>`."""
     ack()
     actor = actor_from(body)
-    outcome = runner.run(services, actor, lambda: reviews.complete(
+    _answer(body, services, actor, lambda: reviews.complete(
         services, actor, ReviewDone(ReviewButton.decode(action.get("value")).number)))
-    notify.tell(services, actor, outcome.message, reply_url=body.get("response_url"))
 
 
 def acknowledge_incident(ack: Ack, body: dict, action: dict, services: Services) -> None:
     """Acknowledge on an incident, as `/steward incident ack INC<n>`."""
     ack()
     actor = actor_from(body)
-    outcome = runner.run(services, actor, lambda: incidents.acknowledge(
+    _answer(body, services, actor, lambda: incidents.acknowledge(
         services, actor, IncidentAck(IncidentButton.decode(action.get("value")).number)))
-    notify.tell(services, actor, outcome.message, reply_url=body.get("response_url"))
 
 
 def escalate_incident(ack: Ack, body: dict, action: dict, services: Services) -> None:
@@ -62,6 +62,11 @@ def escalate_incident(ack: Ack, body: dict, action: dict, services: Services) ->
         button = EscalateButton.decode(action.get("value"))
         return incidents.escalate_now(services, actor, button.number, button.seen_level)
 
+    _answer(body, services, actor, flow)
+
+
+def _answer(body: dict, services: Services, actor: Actor, flow: Callable[[], Message]) -> None:
+    """Run a click's flow and answer the person who clicked, through the click's response_url."""
     notify.tell(services, actor, runner.run(services, actor, flow).message, reply_url=body.get("response_url"))
 
 
