@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     steward_slack_history_per_minute: int | None = Field(default=None, ge=1, le=100)
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "steward_config",
-                     "steward_audit_channel", mode="before")
+                     "steward_audit_channel", "steward_slack_history_per_minute", mode="before")
     @classmethod
     def _blank_is_unset(cls, value):
         return None if isinstance(value, str) and not value.strip() else value

@@ -54,3 +54,16 @@ def test_dotenv_file_is_read(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     settings = load_settings()
     assert (settings.steward_port, settings.steward_timezone) == (4100, "Europe/Berlin")
+
+
+def test_the_example_env_file_loads_once_the_credentials_are_filled_in(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    example = (Path(__file__).resolve().parents[1] / ".env.example").read_text()
+    filled = example.replace("SLACK_BOT_TOKEN=\n", "SLACK_BOT_TOKEN=xoxb-1\n").replace(
+        "SLACK_SIGNING_SECRET=\n", "SLACK_SIGNING_SECRET=s3cret\n")
+    (tmp_path / ".env").write_text(filled)
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-1" and settings.steward_port == 3000
+    assert settings.steward_slack_history_per_minute is None and settings.steward_slack_post_burst == 3
