@@ -55,8 +55,14 @@ def _drop_postgres_database(name: str) -> None:
 
 @pytest.fixture
 def database_url(tmp_path, tmp_path_factory, request):
-    """A migrated database of its own for each test: SQLite by default, PostgreSQL when CI asks for it."""
-    if ON_POSTGRES:
+    """A migrated database of its own for each test: SQLite by default, PostgreSQL when CI asks for it.
+
+    A test marked `postgres` (row locks, deadlocks) always runs on PostgreSQL, in both passes of .ci/run;
+    without a server it fails, it never skips.
+    """
+    if request.node.get_closest_marker("postgres") is not None and not os.environ.get("STEWARD_TEST_POSTGRES_URL"):
+        pytest.fail("this test needs PostgreSQL: set STEWARD_TEST_POSTGRES_URL (`bash .ci/run` starts a server)")
+    if ON_POSTGRES or request.node.get_closest_marker("postgres") is not None:
         import uuid
 
         name = f"t_{uuid.uuid4().hex[:16]}"

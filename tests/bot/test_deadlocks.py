@@ -19,10 +19,9 @@ from bot.services.context import Actor
 from storage import tokens
 from storage.db import session_scope
 from storage.models import Incident, Initiative, Review
-from tests.conftest import ON_POSTGRES
 from tests.harness import ADMIN, TEAM
 
-pytestmark = pytest.mark.skipif(not ON_POSTGRES, reason="row locks and deadlocks are PostgreSQL's")
+pytestmark = pytest.mark.postgres  # row locks and deadlocks are PostgreSQL's: it runs there in both passes
 
 OWNER, PM, DATA = "UOWNER0001", "UPM0000001", "UDATA00001"
 KEYS = ("churn", "fraud")
