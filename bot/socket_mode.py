@@ -30,7 +30,9 @@ class SocketModeLink:
         self.client = self._handler.client
         self.client.message_listeners.append(self._on_message)
         self.client.on_error_listeners.append(self._on_error)
+        self.client.on_close_listeners.append(self._on_close)
         self._lock = threading.Lock()
+        self._changed = threading.Condition()  # notified whenever the link's state may have changed
         self._hello_session: str | None = None
         self._reason = "Socket Mode: not connected yet"
         self._stop = threading.Event()
@@ -62,13 +64,18 @@ class SocketModeLink:
 
     def wait_connected(self, timeout: float) -> bool:
         """True once Slack's hello arrived on the live connection; False at once when an attempt failed."""
-        waited = 0.0
-        while waited < timeout and not self._failures:
-            if self.status()[0]:
-                return True
-            self._stop.wait(0.05)
-            waited += 0.05
+        with self._changed:
+            self._changed.wait_for(lambda: self.status()[0] or self._failures, timeout)
         return self.status()[0]
+
+    def wait_for_state(self, connected: bool, timeout: float) -> bool:
+        """True once the link is up (or down), however many attempts fail on the way."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.status()[0] is connected, timeout)
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
 
     def status(self) -> tuple[bool, str | None]:
         """(connected, reason): connected once Slack's hello arrived on the connection in use."""
@@ -93,17 +100,22 @@ class SocketModeLink:
                 self._hello_session = client.session_id()
                 self._reason = None
             log.info("Socket Mode connected" + ("" if first else " again"))
+            self._notify()
         elif message.get("type") == "disconnect":
             log.info("Socket Mode: Slack asked to reconnect (%s)", message.get("reason", "no reason given"))
 
     def _on_error(self, error: Exception) -> None:
         self._failed(f"websocket: {type(error).__name__}: {_first_line(error)}")
 
+    def _on_close(self, code: int, reason: str | None = None) -> None:
+        self._notify()
+
     def _failed(self, reason: str) -> None:
         with self._lock:
             self._failures += 1
             self._reason = f"Socket Mode is not connected ({reason}); retrying every {_seconds(self.retry_seconds)} s"
         log.warning("%s", self._reason)
+        self._notify()
 
     def _retry_in_background(self) -> None:
         """Before the first URL was issued the client has no reconnect loop of its own: run one until it has."""

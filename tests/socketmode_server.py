@@ -33,7 +33,7 @@ class SocketModeServer:
         self._server = serve(self._serve_connection, "127.0.0.1", 0, compression=None, ping_interval=None)
         self.port = self._server.socket.getsockname()[1]
         self.url = f"ws://127.0.0.1:{self.port}/link"
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # notified when a connection opens or closes
         self._live: list[ServerConnection] = []
         self._acks: dict[str, queue.Queue] = {}
         self._ids = itertools.count(1)
@@ -62,6 +62,7 @@ class SocketModeServer:
         with self._lock:
             self._live.append(connection)
             self.opened += 1
+            self._lock.notify_all()
             count = len(self._live)
         try:
             connection.send(json.dumps({
@@ -81,6 +82,7 @@ class SocketModeServer:
             with self._lock:
                 if connection in self._live:
                     self._live.remove(connection)
+                self._lock.notify_all()
 
     def live_connections(self) -> int:
         with self._lock:
@@ -88,13 +90,8 @@ class SocketModeServer:
 
     def wait_for_connections(self, opened: int, timeout: float = 10) -> bool:
         """True once `opened` connections were opened in all and one is live."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if self.opened >= opened and self._live:
-                    return True
-            time.sleep(0.02)
-        return False
+        with self._lock:
+            return self._lock.wait_for(lambda: self.opened >= opened and bool(self._live), timeout)
 
     def send_envelope(self, kind: str, payload: dict, *, accepts_response_payload: bool,
                       timeout: float = 10, retry_attempt: int | None = None) -> dict:

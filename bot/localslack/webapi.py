@@ -139,6 +139,7 @@ class LocalSlack:
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.lock = threading.RLock()
+        self._changed = threading.Condition(self.lock)  # notified after every call, so tests wait without polling
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
@@ -200,6 +201,15 @@ class LocalSlack:
 
     def message(self, channel: str, ts: str) -> dict | None:
         return next((m for m in self.posts(channel) if m["ts"] == ts), None)
+
+    def wait_for(self, predicate, timeout: float = 10.0):
+        """Wait until `predicate()` is true (re-checked after every call Slack receives); return its last value."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
 
     def reset_calls(self) -> None:
         with self.lock:
@@ -499,6 +509,7 @@ def _handler_for(slack: LocalSlack):
                 return self._send(200 if ok else 404, {}, b"OK" if ok else b"no such file", "text/plain")
             if path.startswith("/response/"):
                 slack.receive_response(path.rsplit("/", 1)[1], json.loads(raw or b"{}"))
+                slack._notify()
                 return self._send(200, {}, b"ok", "text/plain")
             if not path.startswith("/api/"):
                 return self._send(404, {}, b"not found", "text/plain")
@@ -511,6 +522,7 @@ def _handler_for(slack: LocalSlack):
             auth = self.headers.get("Authorization", "")
             token = auth.removeprefix("Bearer ").strip() or args.pop("token", None)
             status, headers, body = slack.handle(method, args, token)
+            slack._notify()
             if status == -1:
                 self.close_connection = True
                 self.connection.shutdown(2)

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -39,16 +38,6 @@ def get(port: int, path: str) -> tuple[int, dict]:
         return response.status, json.loads(response.read() or b"{}")
     finally:
         connection.close()
-
-
-def wait_until(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return predicate()
 
 
 def start_steward(slack, database_url, tmp_path, **env):
@@ -93,8 +82,10 @@ def test_steward_run_serves_commands_buttons_and_forms_over_socket_mode(slack, s
         sender.command(f"role assign churn pm <@{PM}>", user=ADMIN, channel="C0OPS")
         declared = sender.command("incident declare churn sev2 Drift alarm", user=PM, channel="C0OPS")
         assert "Declared *INC1*" in reply_text(declared)
-        root = wait_until(lambda: next((m for m in slack.posts("C0OPS") if "INC1" in m["text"]
-                                        and "thread_ts" not in m), None))
+        def incident_root():
+            return next((m for m in slack.posts("C0OPS") if "INC1" in m["text"] and "thread_ts" not in m), None)
+
+        root = slack.wait_for(incident_root) and incident_root()
         assert root, "the incident's root message never reached the channel"
 
         # A button: Resolve opens the form (views.open with the click's trigger_id); the ack has no payload.
@@ -114,18 +105,19 @@ def test_steward_run_serves_commands_buttons_and_forms_over_socket_mode(slack, s
                                   values={"resolution": {"text": {"type": "plain_text_input",
                                                                   "value": "Retrained on May data"}}})
         assert done.json() == {}
-        assert wait_until(lambda: any("Retrained on May data" in json.dumps(m)
-                                      for m in slack.thread("C0OPS", root["ts"])))
+        assert slack.wait_for(lambda: any("Retrained on May data" in json.dumps(m)
+                                          for m in slack.thread("C0OPS", root["ts"])))
         acked = {m["envelope_id"] for m in socket_server.received}
         assert len(acked) == 6  # every envelope acknowledged by its id
 
         # Slack recycles the connection: the app opens a new one through apps.connections.open and carries on.
         socket_server.disconnect()
         assert socket_server.wait_for_connections(2)
-        assert wait_until(lambda: len(slack.calls_to("apps.connections.open")) == 2)
-        assert wait_until(lambda: get(port, "/healthz")[0] == 200)
+        assert len(slack.calls_to("apps.connections.open")) == 2
+        # Slack's hello comes first on the new connection, so once a command is answered there it is connected.
         shown = sender.command("initiative show churn", user=ADMIN, channel="C0OPS")
         assert "Churn predictor" in reply_text(shown)
+        assert get(port, "/healthz")[0] == 200
     finally:
         rest = stop(process)
     assert process.returncode == 0, rest
@@ -185,12 +177,13 @@ def test_the_link_recovers_when_the_websocket_comes_back(slack, database_url):
         status, body = get(server.effective_port, "/healthz")
         assert status == 503 and "Socket Mode is not connected" in body["reason"]
         socket_server.attach(slack)  # Slack's websocket answers again
-        assert wait_until(lambda: link.status()[0], timeout=10)
+        assert link.wait_for_state(True, 10)
         assert get(server.effective_port, "/healthz") == (200, {"status": "ok"})
         reply = SocketModeSender(socket_server).command("help", user=ADMIN, channel="C0OPS")
         assert "/steward" in reply_text(reply)
         socket_server.stop()  # the socket dies: /healthz says so until it is back
-        assert wait_until(lambda: get(server.effective_port, "/healthz")[0] == 503, timeout=10)
+        assert link.wait_for_state(False, 10)
+        assert get(server.effective_port, "/healthz")[0] == 503
     finally:
         link.close()
         server.close()
