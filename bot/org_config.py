@@ -104,6 +104,7 @@ class KpiConfig(BaseModel):
 
     breach_severity: Severity = Severity.SEV3
     silence_days: int = Field(default=7, ge=1, le=90)
+    freshness_days: int = Field(default=14, ge=1, le=365)
 
 
 class OrgConfig(BaseModel):
@@ -151,7 +152,8 @@ def load_org_config(path: Path | None) -> OrgPolicy:
     default = {**DEFAULT_MATRIX, **config.escalation.to_matrix()}
     policy = EscalationPolicy(default=default, per_initiative={
         key: matrix.to_matrix() for key, matrix in config.escalation.initiatives.items()})
-    kpis = KpiPolicy(breach_severity=config.kpis.breach_severity.value, silence_days=config.kpis.silence_days)
+    kpis = KpiPolicy(breach_severity=config.kpis.breach_severity.value, silence_days=config.kpis.silence_days,
+                     freshness_days=config.kpis.freshness_days)
     return OrgPolicy(cadence=_cadence(config), escalation=policy, kpis=kpis)
 
 

@@ -59,6 +59,13 @@ def breach_deviation(title: str, *, recorded_by: str, source: str) -> str:
     return f"{title} (recorded by {recorded_by} via {source})"
 
 
+def backfilled_breach_deviation(title: str, *, recorded_by: str, source: str, measured_at: datetime,
+                                recorded_at: datetime) -> str:
+    """The deviation a late (backfilled) breach logs: on the record, but nobody is paged for history."""
+    return (f"{title}, measured {measured_at:%Y-%m-%d %H:%M} UTC and recorded {recorded_at:%Y-%m-%d %H:%M} UTC by "
+            f"{recorded_by} via {source}: backfilled history, so no incident was opened")
+
+
 def recovered(kpi: Kpi, *, incident_number: int, note: str, value: float, threshold: float) -> Message:
     """The note in a breach incident's thread that the KPI is back within its threshold."""
     return _note(f"INC{incident_number}: {note}",

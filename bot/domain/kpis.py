@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -91,20 +91,33 @@ def all_within(rows: list[KpiStanding]) -> bool:
 class KpiPolicy:
     breach_severity: str = "sev3"
     silence_days: int = 7
+    freshness_days: int = 14  # a value older than this is history: recorded, never paged on
 
 
 class BreachAction(StrEnum):
     DECLARE = "declare"  # outside the threshold and no incident open for this KPI
     RECOVERED = "recovered"  # back within while an incident for this KPI is open
+    BACKFILLED = "backfilled"  # outside the threshold, but history filled in late: logged, nobody paged
     NONE = "none"
 
 
+def is_backfill(measured_at: datetime, *, recorded_at: datetime, latest_at: datetime | None,
+                freshness: timedelta) -> bool:
+    """Whether a measurement fills in history: older than the freshness window, or than the KPI's latest value."""
+    return recorded_at - measured_at > freshness or (latest_at is not None and measured_at < latest_at)
+
+
 def breach_action(kpi: Kpi, threshold: float | None, value: float, *, incident_open: bool,
-                  previously_within: bool | None) -> BreachAction:
-    """What a new measurement means: a breach to declare, a recovery to note, or nothing."""
+                  previously_within: bool | None, backfill: bool = False) -> BreachAction:
+    """What a new measurement means: a breach to declare, a recovery to note, or nothing.
+
+    A backfilled value never declares or recovers anything today: a breach in it is only logged.
+    """
     if threshold is None:
         return BreachAction.NONE
     within = kpi.within(value, threshold)
+    if backfill:
+        return BreachAction.NONE if within else BreachAction.BACKFILLED
     if not within:
         return BreachAction.NONE if incident_open else BreachAction.DECLARE
     if incident_open and previously_within is False:

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from bot.domain.commands import KpiRecord, KpiThresholdSet
 from bot.domain.escalation import IncidentKind, Severity
-from bot.domain.kpis import KPIS, BreachAction, KpiStanding, Reading, breach_action, standings
+from bot.domain.kpis import KPIS, BreachAction, KpiStanding, Reading, breach_action, is_backfill, standings
 from bot.domain.vocabulary import Role, Stage
 from bot.errors import NotFound, PermissionDenied
 from bot.outbox import queue_message
@@ -100,7 +100,7 @@ def ingest(services: Services, *, token: str, key: str, readings: Sequence[Readi
             lock_row(session=session, model=Initiative, key=initiative.id)
             actor = f"api:{row.prefix}"
             recorded = [add_measurement(session, services, initiative, reading.kpi, reading.value, at=reading.at,
-                                        by=actor, source="api", audit=False)
+                                        by=actor, source="api", audit=False, recorded_at=now)
                         for reading in sorted(readings, key=lambda r: r.at)]
             for measurement in recorded:
                 _audit_measurement(session, initiative, measurement)
@@ -115,16 +115,20 @@ def ingest(services: Services, *, token: str, key: str, readings: Sequence[Readi
 
 
 def add_measurement(session: Session, services: Services, initiative: Initiative, kpi: str, value: float, *,
-                    at: datetime, by: str, source: str, audit: bool = True) -> KpiMeasurement:
+                    at: datetime, by: str, source: str, audit: bool = True,
+                    recorded_at: datetime | None = None) -> KpiMeasurement:
     """Append a measurement; a breach of a threshold in force logs a deviation and opens one incident.
 
     Its audit event is appended after the reaction, so the audit head is locked last (`audit=False`: the caller
     appends it with `_audit_measurement` once every reading of a batch is in).
     """
     previous = records.latest_measurements(session=session, initiative_id=initiative.id, until=at).get(kpi)
+    latest = records.latest_measurements(session=session, initiative_id=initiative.id).get(kpi)
+    backfill = is_backfill(at, recorded_at=recorded_at or at, latest_at=latest.measured_at if latest else None,
+                           freshness=timedelta(days=services.kpis.freshness_days))
     measurement = kpi_rows.add_measurement(session=session, team_id=initiative.team_id, initiative_id=initiative.id,
                                            kpi=kpi, value=value, measured_at=at, by=by, source=source)
-    _react_to(session, services, initiative, measurement, previous)
+    _react_to(session, services, initiative, measurement, previous, backfill=backfill, recorded_at=recorded_at or at)
     refresh_silence(session, services, initiative, now=at)
     if audit:
         _audit_measurement(session, initiative, measurement)
@@ -139,13 +143,13 @@ def _audit_measurement(session: Session, initiative: Initiative, measurement: Kp
 
 
 def _react_to(session: Session, services: Services, initiative: Initiative, measurement: KpiMeasurement,
-              previous: KpiMeasurement | None) -> None:
+              previous: KpiMeasurement | None, *, backfill: bool, recorded_at: datetime) -> None:
     kpi = KPIS[measurement.kpi]
     threshold = thresholds_in_force(session, initiative).get(kpi.name)
     open_incident = incident_rows.open_for_kpi(session=session, initiative_id=initiative.id, kpi=kpi.name)
     previously_within = kpi.within(previous.value, threshold) if previous and threshold is not None else None
     action = breach_action(kpi, threshold, measurement.value, incident_open=open_incident is not None,
-                           previously_within=previously_within)
+                           previously_within=previously_within, backfill=backfill)
     if action is BreachAction.DECLARE:
         title = kpi_messages.breach_title(kpi, value=measurement.value, threshold=threshold)
         incident = incident_flows.open_incident(
@@ -156,6 +160,13 @@ def _react_to(session: Session, services: Services, initiative: Initiative, meas
                                     text=kpi_messages.breach_deviation(title, recorded_by=measurement.recorded_by,
                                                                        source=measurement.source),
                                     by="steward", at=measurement.measured_at, incident_id=incident.id)
+    elif action is BreachAction.BACKFILLED:
+        title = kpi_messages.breach_title(kpi, value=measurement.value, threshold=threshold)
+        incident_rows.add_deviation(session=session, team_id=initiative.team_id, initiative_id=initiative.id,
+                                    text=kpi_messages.backfilled_breach_deviation(
+                                        title, recorded_by=measurement.recorded_by, source=measurement.source,
+                                        measured_at=measurement.measured_at, recorded_at=recorded_at),
+                                    by="steward", at=recorded_at)
     elif action is BreachAction.RECOVERED:
         note = f"recovered:{measurement.id}"
         message = kpi_messages.recovered(kpi, incident_number=open_incident.number, note=note,

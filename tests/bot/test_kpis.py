@@ -349,3 +349,32 @@ def test_a_checkpoint_with_no_measurements_posts_no_empty_chart(steward, slack):
     prompt = next(m for m in slack.posts("C0OPS") if "KPI checkpoint" in message_text(m))
     assert "no measurement" in message_text(prompt)
     assert slack.calls_to("files.getUploadURLExternal") == [] and slack.calls_to("files.completeUploadExternal") == []
+
+
+def deviations(steward):
+    from storage.models import Deviation
+
+    with Session(steward.engine) as session:
+        return [d.text for d in session.exec(select(Deviation).order_by(Deviation.id))]
+
+
+def test_a_backfilled_breach_is_logged_but_opens_no_incident_and_pages_no_one(live, slack):
+    weeks_ago = (datetime.now(UTC) - timedelta(days=41)).isoformat()
+    status, _ = post(live, {"kpi": "adoption", "value": 30, "at": weeks_ago}, live.token)
+    assert status == 201 and len(measurements(live)) == 1
+    live.drain()
+    assert incidents(live) == []
+    assert not [m for m in slack.posts("C0OPS") if "breaches" in message_text(m)]
+    [logged] = deviations(live)
+    assert "adoption rate 30%" in logged.lower() and "backfilled history, so no incident was opened" in logged
+
+
+def test_a_value_older_than_the_latest_is_history_too(live):
+    now = datetime.now(UTC)
+    assert post(live, {"kpi": "latency", "value": 1.0, "at": now.isoformat()}, live.token)[0] == 201
+    assert post(live, {"kpi": "latency", "value": 9.0, "at": (now - timedelta(hours=2)).isoformat()},
+                live.token)[0] == 201
+    assert incidents(live) == []
+    # A fresh breach still opens its incident at once.
+    assert post(live, {"kpi": "latency", "value": 9.0}, live.token)[0] == 201
+    assert [i.kpi for i in incidents(live)] == ["latency"]

@@ -84,3 +84,22 @@ def test_a_huge_but_finite_latency_is_refused_and_a_latency_must_be_above_zero()
 def test_kpis_are_found_by_name_whatever_the_case_and_spacing():
     assert kpi_named("  Latency ") is LATENCY
     assert kpi_named("throughput") is None
+
+
+def test_history_filled_in_late_is_backfill_and_never_declares_or_recovers():
+    from datetime import UTC, datetime, timedelta
+
+    from bot.domain.kpis import BreachAction, breach_action, is_backfill
+
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    fortnight = timedelta(days=14)
+    assert is_backfill(now - timedelta(days=41), recorded_at=now, latest_at=None, freshness=fortnight)
+    assert is_backfill(now - timedelta(hours=1), recorded_at=now, latest_at=now, freshness=fortnight)
+    assert not is_backfill(now - timedelta(days=13), recorded_at=now, latest_at=now - timedelta(days=20),
+                           freshness=fortnight)
+    latency = KPIS["latency"]
+    assert breach_action(latency, 2.0, 9.0, incident_open=False, previously_within=True,
+                         backfill=True) is BreachAction.BACKFILLED
+    assert breach_action(latency, 2.0, 1.0, incident_open=True, previously_within=False,
+                         backfill=True) is BreachAction.NONE
+    assert breach_action(latency, 2.0, 9.0, incident_open=False, previously_within=True) is BreachAction.DECLARE
