@@ -33,12 +33,7 @@ def initiatives_by_key(*, session: Session, key: str, team_id: str | None = None
 
 def add_initiative(*, session: Session, initiative: Initiative) -> Initiative:
     """Insert an initiative; Duplicate when its key is taken in the workspace."""
-    session.add(initiative)
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        raise Duplicate(f"initiative {initiative.key}") from exc
-    return initiative
+    return _insert(session, initiative, f"initiative {initiative.key}")
 
 
 def active_initiatives(*, session: Session) -> list[Initiative]:
@@ -104,12 +99,7 @@ def add_assignment(*, session: Session, team_id: str, initiative_id: int, role: 
     """Give a role to a person; Duplicate when someone else was given it at the same moment."""
     assignment = RoleAssignment(team_id=team_id, initiative_id=initiative_id, role=role, user_id=user_id,
                                 assigned_by=assigned_by, assigned_at=at)
-    session.add(assignment)
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        raise Duplicate(f"role {role} of initiative {initiative_id}") from exc
-    return assignment
+    return _insert(session, assignment, f"role {role} of initiative {initiative_id}")
 
 
 def end_assignment(*, session: Session, assignment: RoleAssignment, ended_by: str, at: datetime) -> None:
@@ -117,3 +107,13 @@ def end_assignment(*, session: Session, assignment: RoleAssignment, ended_by: st
     assignment.ended_by = ended_by
     session.add(assignment)
     session.flush()
+
+
+def _insert(session: Session, row, what: str):
+    """Insert a row now; Duplicate (naming `what`) when a unique constraint refuses it."""
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Duplicate(what) from exc
+    return row

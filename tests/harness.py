@@ -89,16 +89,7 @@ class Steward:
         return self.runtime.sender.drain(now)
 
     def get(self, path: str) -> tuple[int, dict]:
-        import http.client
-        import json
-
-        connection = http.client.HTTPConnection("127.0.0.1", self.server.effective_port, timeout=10)
-        try:
-            connection.request("GET", path)
-            response = connection.getresponse()
-            return response.status, json.loads(response.read() or b"{}")
-        finally:
-            connection.close()
+        return http_get(self.server.effective_port, path)
 
 
 def reply_text(response: BotResponse) -> str:
@@ -129,3 +120,17 @@ def _texts(node) -> list[str]:
     if isinstance(node, list):
         return [text for item in node for text in _texts(item)]
     return []
+
+
+def http_get(port: int, path: str) -> tuple[int, dict]:
+    """GET a JSON page of a server on 127.0.0.1 (/healthz): (status, body)."""
+    import http.client
+    import json
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        connection.close()

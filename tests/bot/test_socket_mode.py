@@ -4,7 +4,6 @@ The server (tests/socketmode_server.py) speaks Slack's side of the protocol: hel
 `envelope_id`, `disconnect` and reconnection through `apps.connections.open`.
 """
 
-import http.client
 import json
 import os
 import signal
@@ -17,7 +16,7 @@ from bot.runtime import build_runtime
 from bot.server import make_http_server, make_wsgi_app
 from bot.socket_mode import SocketModeLink
 from storage.db import make_engine
-from tests.harness import ADMIN, make_settings, reply_text
+from tests.harness import ADMIN, http_get, make_settings, reply_text
 from tests.socketmode_server import SocketModeSender, SocketModeServer
 
 PM = "UPM0000001"
@@ -30,14 +29,7 @@ def socket_server(slack):
     server.stop()
 
 
-def get(port: int, path: str) -> tuple[int, dict]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, json.loads(response.read() or b"{}")
-    finally:
-        connection.close()
+get = http_get
 
 
 def start_steward(slack, database_url, tmp_path, **env):
