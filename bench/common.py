@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import itertools
 import os
 import statistics
 import subprocess
@@ -36,9 +37,14 @@ def steward_env(api_url: str, database_url: str, **extra) -> dict:
     return env
 
 
+_triggers = itertools.count(1)
+
+
 def command_body(text: str, user: str = ADMIN, channel: str = "C0OPS") -> str:
+    """A slash command's form body; each has its own trigger_id, as Slack's do (the same one is a replay)."""
+    trigger = f"{os.getpid()}.{next(_triggers)}.{time.time_ns()}"
     return urlencode({"team_id": "T0LOCAL", "channel_id": channel, "user_id": user, "command": "/steward",
-                      "text": text, "response_url": "", "trigger_id": "t"})
+                      "text": text, "response_url": "", "trigger_id": trigger})
 
 
 def signed(body: str) -> dict:

@@ -13,6 +13,9 @@ from bot.services import kpis
 from bot.services.context import Services
 
 PATH = re.compile(r"^/api/v1/initiatives/(?P<key>[a-z][a-z0-9-]{1,39})/kpis/?$")
+ALERTS_PATH = "/api/v1/alerts/alertmanager"  # Alertmanager's and Grafana's webhooks (README, "Monitors")
+HEARTBEAT_PATH = re.compile(r"^/api/v1/heartbeats/(?P<token>[^/]{1,100})/?$")
+DISTRIBUTION_PATH = re.compile(r"^/api/v1/initiatives/(?P<key>[a-z][a-z0-9-]{1,39})/distribution/?$")  # issue 17
 MAX_BODY = 1_000_000
 MAX_ITEMS = 1000
 FUTURE_SLACK = timedelta(minutes=5)  # clocks of a pipeline and of Steward may differ a little, not more
@@ -41,10 +44,19 @@ def handle(services: Services, *, method: str, path: str, headers: dict[str, str
            now: datetime | None = None) -> tuple[int, dict]:
     """Answer one API request: (status, JSON body)."""
     now = now or datetime.now(UTC)
+    if path.rstrip("/") == ALERTS_PATH:
+        return _alerts(services, method=method, headers=headers, body=body, now=now)
+    distribution = DISTRIBUTION_PATH.match(path)
+    if distribution is not None:
+        return _distribution(services, method=method, key=distribution["key"], headers=headers, body=body, now=now)
+    heartbeat = HEARTBEAT_PATH.match(path)
+    if heartbeat is not None:
+        return _heartbeat(services, method=method, token=heartbeat["token"], now=now)
     try:
         match = PATH.match(path)
         if match is None:
-            raise ApiError(404, "no such endpoint; KPIs go to POST /api/v1/initiatives/<key>/kpis")
+            raise ApiError(404, "no such endpoint; KPIs go to POST /api/v1/initiatives/<key>/kpis, alerts to "
+                                f"POST {ALERTS_PATH}, heartbeats to POST /api/v1/heartbeats/<token>")
         if method != "POST":
             raise ApiError(405, "use POST")
         token = _bearer(headers)
@@ -158,3 +170,96 @@ def _record(services: Services, token: str, key: str, readings: list[Reading], n
     except PermissionDenied:
         raise ApiError(403, f"this token is not for initiative {key!r}") from None
     return {"recorded": len(readings), "within_threshold": standing}
+
+
+# -- Monitors (issue 16): Alertmanager/Grafana webhooks and pipeline heartbeats ------------------------------------
+
+
+def _alerts(services: Services, *, method: str, headers: dict[str, str], body: bytes,
+            now: datetime) -> tuple[int, dict]:
+    """200: every alert handled; 422: the payload, or some of its alerts (named), could not be (the rest were)."""
+    from bot.domain.alerts import MAX_ALERTS, PayloadError, parse_payload
+    from bot.services import alerts
+
+    try:
+        if method != "POST":
+            raise ApiError(405, "use POST")
+        token = _bearer(headers)
+        try:
+            credential = alerts.authenticate(services, token)  # before the body is even looked at
+        except alerts.Unauthorized:
+            raise ApiError(401, "unknown or revoked token") from None
+        if len(body) > MAX_BODY:
+            raise ApiError(413, f"the body is over {MAX_BODY} bytes: set max_alerts (at most {MAX_ALERTS}) in the "
+                                "receiver's webhook_config")
+        try:
+            data = json.loads(body or b"")
+        except RecursionError:
+            raise ApiError(422, "the body is nested too deeply", "body") from None
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(422, "the body is not JSON", "body") from None
+        try:
+            payload = parse_payload(data)
+        except PayloadError as error:
+            raise ApiError(error.status, error.message, error.field) from None
+    except ApiError as error:
+        return error.status, error.body()
+    outcome = alerts.receive(services, credential, payload, now=now)
+    answer = {"handled": outcome.handled, "truncated_alerts": payload.truncated}
+    if payload.skipped:
+        answer["skipped"] = payload.skipped
+        answer["note"] = (f"Steward handles at most {MAX_ALERTS} alerts per notification; {payload.skipped} were "
+                          f"not handled: set max_alerts: {MAX_ALERTS} in the webhook_config")
+    if outcome.problems:
+        problems = sorted(outcome.problems, key=lambda problem: problem.index)
+        first = problems[0]
+        return 422, {"error": f"{len(problems)} alert(s) not handled; alert {first.index} ({first.alert}): "
+                              f"{first.error}", "problems": [problem.body() for problem in problems], **answer}
+    return 200, answer
+
+
+def _heartbeat(services: Services, *, method: str, token: str, now: datetime) -> tuple[int, dict]:
+    """200: the ping is recorded; 404: no heartbeat has this URL (deleted, or never created)."""
+    from bot.services import pipeline_heartbeats
+
+    if method != "POST":
+        return 405, {"error": "use POST (a GET could be a link preview or a crawler, not your pipeline)"}
+    found = pipeline_heartbeats.ping(services, token=token, now=now)
+    if found is None:
+        return 404, {"error": "no heartbeat has this URL (deleted, or never created)"}
+    return 200, found
+
+
+# -- Data distribution comparison (issue 17) ------------------------------------------------------------------------
+
+
+def _distribution(services: Services, *, method: str, key: str, headers: dict[str, str], body: bytes,
+                  now: datetime) -> tuple[int, dict]:
+    """201: compared and posted; 422 names the problem with the samples (the KPI API's tokens)."""
+    from bot.domain.distribution import MAX_UPLOAD, DistributionError
+    from bot.services import distribution
+
+    try:
+        if method != "POST":
+            raise ApiError(405, "use POST")
+        token = _bearer(headers)
+        try:
+            distribution.authorize(services, token=token, key=key)  # before the body is even looked at
+        except NotFound:
+            raise ApiError(401, "unknown or revoked token") from None
+        except PermissionDenied:
+            raise ApiError(403, f"this token is not for initiative {key!r}") from None
+        if len(body) > MAX_UPLOAD:
+            raise ApiError(413, f"the body is over {MAX_UPLOAD} bytes: send smaller samples (a few thousand rows "
+                                "each are plenty)")
+        try:
+            return 201, distribution.compute(services, token=token, key=key,
+                                             content_type=headers.get("content-type", ""), body=body, now=now)
+        except DistributionError as error:
+            raise ApiError(422, error.message, error.field) from None
+        except NotFound:
+            raise ApiError(401, "unknown or revoked token") from None
+        except PermissionDenied:
+            raise ApiError(403, f"this token is not for initiative {key!r}") from None
+    except ApiError as error:
+        return error.status, error.body()

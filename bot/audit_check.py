@@ -13,7 +13,7 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.outbox import OUTBOX_EVENT
 from bot.services.audit_trail import WitnessKey
-from storage import audit
+from storage import audit, timeline
 from storage.db import read_scope
 
 
@@ -155,4 +155,25 @@ def export_rows(engine, stream: TextIO, *, format: str, team_id: str | None = No
             else:
                 stream.write(json.dumps({**row, "payload": payload}, ensure_ascii=False) + "\n")
             count += 1
+        # Issue 15 (D): every incident's timeline follows the chain, one row per entry (no seq or hash: the
+        # timeline is a record of the thread, not part of the chain).
+        for entry in export_timeline(session=session, team_id=team_id):
+            row, payload = {name: entry[name] for name in FIELDS if name != "payload"}, entry["payload"]
+            if writer:
+                writer.writerow({**row, "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True)})
+            else:
+                stream.write(json.dumps({**row, "payload": payload}, ensure_ascii=False) + "\n")
+            count += 1
     return count
+
+
+def export_timeline(*, session: Session, team_id: str | None = None) -> list[dict]:
+    """The incidents' timelines as export rows: who, when, what (`timeline.reply`, ...), on which incident."""
+    rows = []
+    for entry, number in timeline.for_export(session=session, team_id=team_id):
+        payload = {"incident": f"INC{number}", "kind": entry.kind, "text": entry.text,
+                   "message_ts": entry.message_ts, "detail": json.loads(entry.detail) if entry.detail else None}
+        rows.append({"team_id": entry.team_id, "seq": "", "at": entry.at.isoformat(), "actor": entry.actor,
+                     "role": "", "action": f"timeline.{entry.kind}", "target": f"INC{number}", "payload": payload,
+                     "prev_hash": "", "hash": "", "incident": f"INC{number}", "kind": entry.kind})
+    return rows

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 import yaml
 
+from bot import logging_setup
 from bot.config import ConfigError, Settings, load_settings
 
 cli = typer.Typer(help="Steward: keeps AI systems alive after they leave the pilot.", no_args_is_help=True,
@@ -76,6 +77,7 @@ def run(
     for noisy in ("alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = _settings()
+    logging_setup.configure(logging.INFO, fmt=settings.steward_log_format)  # STEWARD_LOG_FORMAT=json
     _check_policy(settings)
     missing = settings.missing_slack_credentials()
     if missing:
@@ -275,6 +277,8 @@ def sweep(at: Annotated[str | None, typer.Option(help="Run as of this ISO 8601 t
     """Run once all work due at or before a moment: prompts, reminders, and what the outbox holds."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = _settings()
+    logging_setup.configure(logging.WARNING, fmt=settings.steward_log_format,
+                            text_format="%(levelname)s %(name)s: %(message)s")
     if settings.slack_bot_token is None:
         typer.echo("steward: SLACK_BOT_TOKEN is missing; a sweep posts to Slack. See `steward run` for how to get it.",
                    err=True)
@@ -337,11 +341,31 @@ def _services(settings: Settings):
 
 
 @token_cli.command("create")
-def token_create(key: str, team: Annotated[str | None, typer.Option(help="Workspace (team id).")] = None) -> None:
+def token_create(key: Annotated[str | None, typer.Argument(help="The initiative (omit with --integration).")] = None,
+                 team: Annotated[str | None, typer.Option(help="Workspace (team id).")] = None,
+                 integration: Annotated[bool, typer.Option(
+                     "--integration", help="A workspace token for alert webhooks (any initiative; needs --team).")]
+                 = False) -> None:
     """Create a bearer token for pushing one initiative's KPIs; it is shown once and stored hashed."""
     from bot.services import tokens
 
     services = _services(_settings())
+    if integration or key is None:
+        from bot.errors import NotFound
+
+        if key is not None or not integration:
+            typer.echo("steward: token create <key>, or token create --integration [--team <team id>] (a workspace "
+                       "token for Alertmanager and Grafana webhooks)", err=True)
+            raise typer.Exit(2)
+        try:
+            issued = tokens.create_integration(services, team_id=team, by="cli", now=datetime.now(UTC))
+        except NotFound as error:
+            typer.echo(f"steward: {error}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(issued.token)
+        typer.echo("(integration token for alert webhooks; shown once, keep it in your monitor's secret store)",
+                   err=True)
+        return
     initiative = _one_initiative(services.engine, key, team)
     issued = tokens.create(services, team_id=initiative.team_id, key=key, by="cli", now=datetime.now(UTC))
     typer.echo(issued.token)

@@ -32,6 +32,7 @@ _EXPECTED = {
     "STEWARD_SLACK_POST_INTERVAL": "seconds between Steward's posts in one channel, from 0.1 to 60",
     "STEWARD_SLACK_POST_BURST": "how many posts one channel takes at once, from 1 to 50",
     "STEWARD_SLACK_HISTORY_PER_MINUTE": "conversations.history calls a minute (1 for a non-Marketplace app)",
+    "STEWARD_LOG_FORMAT": "text (readable, the default) or json (one object per line)",
 }
 
 
@@ -55,9 +56,17 @@ class Settings(BaseSettings):
     steward_slack_post_interval: float = Field(default=1.0, ge=0.1, le=60)
     steward_slack_post_burst: int = Field(default=3, ge=1, le=50)
     steward_slack_history_per_minute: int | None = Field(default=None, ge=1, le=100)
+    steward_log_format: str = Field(default="text", pattern=r"^(text|json)$")  # json: one object per line
+    # Monitors (issue 16): Prometheus's HTTP API for KPI sources; the URL pipelines reach Steward at (heartbeats).
+    prometheus_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    prometheus_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    steward_public_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    # Paging services (issue 15 point 6): PagerDuty's Events API v2 address (tests point it at a local server).
+    pagerduty_events_url: str = Field(default="https://events.pagerduty.com/v2/enqueue", pattern=r"^https?://[^\s]+$")
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "steward_config",
-                     "steward_audit_channel", "steward_slack_history_per_minute", mode="before")
+                     "steward_audit_channel", "steward_slack_history_per_minute", "prometheus_url",
+                     "steward_public_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value):
         return None if isinstance(value, str) and not value.strip() else value

@@ -7,13 +7,14 @@ from __future__ import annotations
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "auth.test": (),
     "apps.connections.open": (),  # Socket Mode, with the app-level token (connections:write), not a bot scope
-    "chat.postMessage": ("chat:write",),  # also direct messages: channel=<user id>, no conversations.open
+    "chat.postMessage": ("chat:write",),  # also direct messages, in the D… channel conversations.open gives
+    "conversations.open": ("im:write",),  # direct pages: the app's DM with a paged person
     "chat.update": ("chat:write",),
     "chat.postEphemeral": ("chat:write",),
     "conversations.join": ("channels:join",),
     "conversations.info": ("channels:read", "groups:read"),
-    "conversations.history": ("channels:history", "groups:history"),
-    "conversations.replies": ("channels:history", "groups:history"),
+    "conversations.history": ("channels:history", "groups:history", "im:history"),
+    "conversations.replies": ("channels:history", "groups:history", "im:history"),
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
     "files.delete": ("files:write",),
@@ -34,10 +35,13 @@ BOT_EVENTS: dict[str, tuple[str, ...]] = {
     "group_unarchive": ("groups:read",),
     "channel_deleted": ("channels:read",),
     "group_deleted": ("groups:read",),
+    # Replies in incident threads go on the incident's timeline (one `message` listener takes both).
+    "message.channels": ("channels:history",),
+    "message.groups": ("groups:history",),
 }
 
 # The bot scopes, exactly those the calls and events above need, each with what needs it. No users:read
-# (users.info is never called) and no im:write (direct messages post to the user id, no conversations.open).
+# (users.info is never called).
 BOT_SCOPES: dict[str, str] = {
     "commands": "/steward",
     "chat:write": "chat.postMessage, chat.update, chat.postEphemeral (and direct messages to a user id)",
@@ -48,9 +52,13 @@ BOT_SCOPES: dict[str, str] = {
     "groups:read": "conversations.info; events member_joined_channel, member_left_channel, group_left, "
                    "group_archived, group_unarchive, group_deleted (private channels)",
     "channels:history": "conversations.history, conversations.replies: find a post whose answer was lost "
-                        "instead of posting twice; steward audit verify --slack",
-    "groups:history": "conversations.history, conversations.replies in private channels",
+                        "instead of posting twice; steward audit verify --slack; event message.channels: "
+                        "replies in incident threads",
+    "groups:history": "conversations.history, conversations.replies in private channels; event message.groups",
     "files:write": "files.getUploadURLExternal, files.completeUploadExternal, files.delete: KPI charts",
+    "im:write": "conversations.open: direct pages to the people paged for an incident",
+    "im:history": "conversations.history in Steward's direct messages: find a direct page whose answer was lost "
+                  "instead of paging the person twice",
 }
 
 

@@ -8,19 +8,23 @@ of posting again. A look-up that fails is retried like any fault: the row never 
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot import metrics
 from bot.pacing import CALLS, Pacer
 from bot.slack_port import FaultKind, SlackFault, SlackPort
 from messages.render import Message
 from states import OutboxStatus
+from storage import metrics as metric_rows
 from storage import outbox
 from storage.db import read_scope, session_scope
 from storage.models import OutboxMessage
@@ -44,6 +48,9 @@ StillWanted = Callable[[Session, OutboxMessage], bool]
 Attachment = Callable[[Session, OutboxMessage], tuple[bytes, str, str]]
 # purpose -> hook recording the Slack ts on the row that caused the message.
 OnSent = Callable[[Session, OutboxMessage, str, datetime], None]
+# purpose -> the row as it must go out now (recipient, channel and text looked up at sending), or None when
+# nobody is to receive it any more; it may open a direct message through the SlackPort (raising SlackFault).
+Resolver = Callable[[Session, OutboxMessage, SlackPort], OutboxMessage | None]
 # (team_id, channel_id, error) -> None: a send met not_in_channel / channel_not_found / is_archived.
 OnChannelTrouble = Callable[[str, str, str], None]
 
@@ -73,6 +80,10 @@ class OutboxSender:
     attachments: dict[str, Attachment] = field(default_factory=dict)
     pacer: Pacer = field(default_factory=Pacer)
     on_channel_trouble: OnChannelTrouble | None = None
+    resolvers: dict[str, Resolver] = field(default_factory=dict)
+    # method -> delivery outside Slack (D: PagerDuty, webhooks; bot.services.paging_targets), raising SlackFault.
+    deliveries: dict[str, Callable[[OutboxMessage], str | None]] = field(default_factory=dict)
+    concurrency: int = 4  # channels sent to at once (each channel's rows stay in order)
 
     def drain(self, now: datetime | None = None, *, batch: int = 50, max_batches: int = 20) -> DrainResult:
         """Send every message due at `now` that Slack's pace allows; the rest are moved on to their moment.
@@ -91,64 +102,112 @@ class OutboxSender:
                 due = outbox.due_rows(session=session, now=moment, limit=batch)
             if not due:
                 break
-            progressed, later = False, []
-            for message_id, team_id, channel, method, pending, unsure in due:
-                # Paced one by one, just before its call: a 429 met by the row before cools the channel
-                # for the rows behind it. A lapsed claim goes at once: it was paced before and looks first.
-                calls = CALLS.get(method, [method])
-                if unsure and method == "chat.postMessage":
-                    calls = ["conversations.history", *calls]  # it looks in history first
-                paced_at = moment
-                if live:
-                    paced_at = datetime.now(UTC) if now is None else now + (datetime.now(UTC) - started)
-                at = self.pacer.slot(row_id=message_id, team_id=team_id, channel=channel, calls=calls,
-                                     now=paced_at) if pending else None
-                if at is not None:
-                    later.append((message_id, at))
-                    continue
-                outcome = self._deliver_isolated(message_id, moment)
-                self.pacer.release(message_id)
+
+            def pace_clock(moment=moment) -> datetime:
+                if not live:
+                    return moment
+                return datetime.now(UTC) if now is None else now + (datetime.now(UTC) - started)
+
+            later: list[tuple[int, datetime]] = []
+            outcomes = self._drain_channels(due, moment, pace_clock, later)
+            progressed = False
+            for outcome in outcomes:
                 if outcome is not None:
                     progressed = True
                     setattr(result, outcome, getattr(result, outcome) + 1)
             if later:
                 with session_scope(self.engine) as session:
-                    result.deferred += outbox.defer(session=session, slots=later, now=moment)
+                    deferred = outbox.defer(session=session, slots=later, now=moment)
+                result.deferred += deferred
+                metrics.PACED.inc(deferred)
                 progressed = True
             if not progressed or len(due) < batch:
                 break
         return result
 
-    def _deliver_isolated(self, message_id: int, now: datetime) -> str | None:
+    def _drain_channels(self, due: list[outbox.DueRow], moment: datetime, pace_clock: Callable[[], datetime],
+                        later: list[tuple[int, datetime]]) -> list[str | None]:
+        """Each channel's rows one after another, in order, and channels side by side (`concurrency` at once:
+        a call to Slack mostly waits)."""
+        by_channel: dict[tuple[str, str], list[outbox.DueRow]] = {}
+        for row in due:
+            by_channel.setdefault((row.team_id, row.channel_id), []).append(row)
+        # A row with a resolver (C's pages) may need what an earlier row's hook records (the incident's root
+        # ts): the channels holding one go after the others, one after another, in the order they were queued.
+        after = [group for group in by_channel.values() if any(row.purpose in self.resolvers for row in group)]
+        side_by_side = [group for group in by_channel.values() if group not in after]
+        if len(side_by_side) <= 1 or self.concurrency <= 1:
+            outcomes = [o for group in side_by_side for o in self._drain_channel(group, moment, pace_clock, later)]
+        else:
+            context = contextvars.copy_context()  # the sweep's log context goes with each row
+            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(side_by_side)),
+                                    thread_name_prefix="outbox") as pool:
+                done = pool.map(lambda group: context.copy().run(self._drain_channel, group, moment, pace_clock,
+                                                                 later), side_by_side)
+                outcomes = [outcome for group_outcomes in done for outcome in group_outcomes]
+        return outcomes + [o for group in after for o in self._drain_channel(group, moment, pace_clock, later)]
+
+    def _drain_channel(self, rows: list[outbox.DueRow], moment: datetime, pace_clock: Callable[[], datetime],
+                       later: list[tuple[int, datetime]]) -> list[str | None]:
+        """One channel's due rows in order, each paced just before it is claimed and sent, so a 429 met by a row
+        cools the channel for the rows behind it; a row that must wait is added to `later` (no call made). A
+        lapsed claim goes at once: it was paced before and looks first."""
+        outcomes = []
+        for row in rows:
+            calls = CALLS.get(row.method, [row.method])
+            if row.unsure and row.method == "chat.postMessage":
+                calls = ["conversations.history", *calls]  # it looks in history first
+            at = self.pacer.slot(row_id=row.id, team_id=row.team_id, channel=row.channel_id, calls=calls,
+                                 now=pace_clock()) if row.pending else None
+            if at is not None:
+                later.append((row.id, at))
+                continue
+
+            def calling(row=row, calls=calls) -> None:  # the moment the call leaves, as Slack will count it
+                self.pacer.called(team_id=row.team_id, channel=row.channel_id, calls=calls, at=pace_clock())
+
+            outcomes.append(self._deliver_isolated(row.id, moment, calling))
+            self.pacer.release(row.id)
+        return outcomes
+
+    def _deliver_isolated(self, message_id: int, now: datetime,
+                          calling: Callable[[], None] | None = None) -> str | None:
         """Deliver one message; whatever goes wrong with it never stops the others."""
         try:
-            return self._deliver(message_id, now)
+            return self._deliver(message_id, now, calling)
         except Exception:
             # A bug or a lost database: the claim lapses and the message is tried again after the lease.
             log.exception("outbox message %s could not be delivered; it stays due", message_id)
             return "retried"
 
-    def _deliver(self, message_id: int, now: datetime) -> str | None:
-        with session_scope(self.engine) as session:
-            row, _lapsed = outbox.claim(session=session, message_id=message_id, now=now, lease=LEASE)
-        if row is None:
+    def _deliver(self, message_id: int, now: datetime, calling: Callable[[], None] | None = None) -> str | None:
+        with session_scope(self.engine) as session:  # one prebuilt UPDATE ... RETURNING
+            claimed = outbox.claim_many(session=session, message_ids=[message_id], now=now, lease=LEASE)
+        if not claimed:
             return None  # another sender has it
-        with session_scope(self.engine) as session:
-            wanted = self.still_wanted.get(row.purpose)
-            if wanted is not None and not wanted(session, row):
-                outbox.finish(session=session, row=row, values={"status": OutboxStatus.CANCELLED, "last_error": None})
-                return "skipped"
-            thread_ts = self._ts_of(session, row, row.thread_key)
-            target_ts = self._ts_of(session, row, row.target_key)
+        row = claimed[0]
+        resolve = self.resolvers.get(row.purpose)
+        if resolve is not None:  # C: who it goes to is looked up now, at sending (a page names today's holders)
             try:
-                # Drawn now, from the rows as they are: what cannot be drawn (a value no chart can plot)
-                # never will be, so the message fails with the reason instead of being retried for ever.
-                blocks = json.loads(row.blocks)
-                attachment = self.attachments[row.purpose](session, row) if row.method == "files.upload" else None
-                unrenderable = None
-            except Exception as exc:
-                log.exception("outbox message %s cannot be rendered", row.key)
-                unrenderable = f"could not be rendered: {type(exc).__name__}: {exc}"
+                with session_scope(self.engine) as session:
+                    resolved = resolve(session, row, self.slack)
+            except SlackFault as fault:
+                return self._record_fault(row, fault, now)
+            if resolved is None:
+                with session_scope(self.engine) as session:
+                    outbox.finish(session=session, row=row, values={"status": OutboxStatus.CANCELLED,
+                                                                    "last_error": None})
+                return "skipped"
+            row = resolved
+        # Read only (no write lock): whether it is still wanted, its parent's ts, its attachment.
+        with read_scope(self.engine) as session:
+            wanted = self.still_wanted.get(row.purpose)
+            prepared = None if wanted is not None and not wanted(session, row) else self._prepare(session, row)
+        if prepared is None:
+            with session_scope(self.engine) as session:
+                outbox.finish(session=session, row=row, values={"status": OutboxStatus.CANCELLED, "last_error": None})
+            return "skipped"
+        thread_ts, target_ts, blocks, attachment, unrenderable = prepared
         if unrenderable is not None:
             return self._give_up(row, unrenderable)
         if (row.thread_key and not thread_ts) or (row.target_key and not target_ts):
@@ -157,6 +216,8 @@ class OutboxSender:
                 outbox.finish(session=session, row=row, values={
                     "status": OutboxStatus.PENDING, "attempts": row.attempts - 1, "next_attempt_at": now + PARENT_WAIT})
             return "retried"
+        if calling is not None:
+            calling()
         try:
             ts = self._send(row, blocks=blocks, attachment=attachment, thread_ts=thread_ts, target_ts=target_ts)
         except SlackFault as fault:
@@ -167,7 +228,25 @@ class OutboxSender:
                 hook = self.on_sent.get(row.purpose)
                 if hook is not None:
                     hook(session, row, ts, now)
+                metrics.POSTS_SENT.labels(kind=row.purpose).inc()
+                if row.purpose in metrics.PAGE_KINDS:
+                    sev = metric_rows.incident_severity(session=session, incident_id=row.subject_id)
+                    metrics.PAGES_SENT.labels(severity=metrics.severity(sev)).inc()
         return "sent"
+
+    def _prepare(self, session: Session, row: OutboxMessage) -> tuple:
+        """(thread ts, target ts, blocks, attachment, why it cannot be rendered) of a claimed row."""
+        thread_ts = self._ts_of(session, row, row.thread_key)
+        target_ts = self._ts_of(session, row, row.target_key)
+        try:
+            # Drawn now, from the rows as they are: what cannot be drawn (a value no chart can plot)
+            # never will be, so the message fails with the reason instead of being retried for ever.
+            blocks = json.loads(row.blocks)
+            attachment = self.attachments[row.purpose](session, row) if row.method == "files.upload" else None
+        except Exception as exc:
+            log.exception("outbox message %s cannot be rendered", row.key)
+            return thread_ts, target_ts, None, None, f"could not be rendered: {type(exc).__name__}: {exc}"
+        return thread_ts, target_ts, blocks, attachment, None
 
     @staticmethod
     def _ts_of(session: Session, row: OutboxMessage, key: str | None) -> str | None:
@@ -179,6 +258,9 @@ class OutboxSender:
 
     def _send(self, row: OutboxMessage, *, blocks: list, attachment: tuple[bytes, str, str] | None,
               thread_ts: str | None, target_ts: str | None) -> str | None:
+        deliver = self.deliveries.get(row.method)
+        if deliver is not None:  # not Slack: a paging service's event (its body is the row's `blocks`)
+            return deliver(row)
         if row.unsure_until is not None and row.method == "chat.postMessage":
             # An earlier attempt may have reached Slack (a sender died mid-send, or the answer was lost):
             # if Slack has the message, record it instead of posting twice. A failed look-up raises.
@@ -240,9 +322,12 @@ class OutboxSender:
         return ""
 
     def _record_fault(self, row: OutboxMessage, fault: SlackFault, now: datetime) -> str:
+        metrics.POSTS_FAILED.labels(error=metrics.slack_error(fault.error)).inc()
         if fault.retry_after is not None:
             # Cool what was limited, so the rows behind this one wait without calling Slack.
             call = fault.call or CALLS.get(row.method, [row.method])[-1]
+            metrics.RATE_LIMITED.labels(method=metrics.slack_method(call)).inc()
+            metrics.RATE_LIMITED_WAIT.labels(method=metrics.slack_method(call)).inc(fault.retry_after)
             self.pacer.cool(team_id=row.team_id, channel=row.channel_id, call=call,
                             until=now + timedelta(seconds=fault.retry_after))
         if fault.error in CHANNEL_TROUBLE and self.on_channel_trouble is not None:

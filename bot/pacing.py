@@ -74,6 +74,9 @@ class Pacer:
     enabled: bool = True
     _buckets: dict[tuple, _Bucket] = field(default_factory=dict, init=False)
     _slots: dict[int, datetime] = field(default_factory=dict, init=False)  # row id -> its reserved moment
+    # The same buckets fed with the moments calls really left (a thread may call a little after its slot):
+    # Slack counts those, so a row waits for them too, and a burst that left late delays the rows after it.
+    _calls: dict[tuple, _Bucket] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def slot(self, *, row_id: int, team_id: str, channel: str, calls: list[str], now: datetime) -> datetime | None:
@@ -84,16 +87,19 @@ class Pacer:
             reserved = self._slots.get(row_id)
             if reserved is not None and reserved <= now + timedelta(milliseconds=1):
                 del self._slots[row_id]
-                if now - reserved < timedelta(seconds=self.channel_interval):
-                    return None
-                # Redeemed late (the drain was held up): rows saved up this way would reach Slack as one
-                # burst, so this one is paced afresh.
-                reserved = None
+                # Its calls were counted when it was reserved. Redeemed late (the drain was held up), it goes when
+                # the calls that really left before it allow, as Slack counts them: rows saved up this way reach
+                # Slack no faster than its burst, and are not pushed back a second time.
+                called = self._called_earliest(team_id, channel, calls, now)
+                if called > now + timedelta(milliseconds=1):
+                    self._slots[row_id] = called + timedelta(seconds=self.margin)
+                    return self._slots[row_id]
+                return None
             buckets = [b for call in calls for b in self._buckets_for(team_id, channel, call)]
             # A row that comes back early (another sender, a retry) keeps its reservation.
             if reserved is not None:
                 return reserved
-            at = max([now, *(b.earliest(now) for b in buckets)])
+            at = max([now, self._called_earliest(team_id, channel, calls, now), *(b.earliest(now) for b in buckets)])
             for bucket in buckets:
                 bucket.take(at)
             if at <= now:
@@ -106,6 +112,21 @@ class Pacer:
                 self._slots = {k: v for k, v in self._slots.items() if v > now - FORGET_AFTER}
             return at
 
+    def called(self, *, team_id: str, channel: str, calls: list[str], at: datetime) -> None:
+        """A row's calls left at `at` (the sender's clock, right after the call): count them as Slack does."""
+        if not self.enabled:
+            return
+        with self._lock:
+            for call in calls:
+                for key, interval, burst in self._bucket_specs(team_id, channel, call):
+                    if key not in self._calls:
+                        self._calls[key] = _Bucket(interval, burst)
+                    self._calls[key].take(at)
+
+    def _called_earliest(self, team_id: str, channel: str, calls: list[str], now: datetime) -> datetime:
+        found = [self._calls.get(key) for call in calls for key, _, _ in self._bucket_specs(team_id, channel, call)]
+        return max([now, *(bucket.earliest(now) for bucket in found if bucket is not None)])
+
     def release(self, row_id: int) -> None:
         with self._lock:
             self._slots.pop(row_id, None)
@@ -117,19 +138,25 @@ class Pacer:
             # A post's 429 is the channel's; any other method's is the method's, workspace-wide.
             for bucket in found[:1] if call == "chat.postMessage" else found[-1:]:
                 bucket.cool(until)
+            specs = self._bucket_specs(team_id, channel, call)
+            for key, interval, burst in specs[:1] if call == "chat.postMessage" else specs[-1:]:
+                self._calls.setdefault(key, _Bucket(interval, burst)).cool(until)
 
     def _buckets_for(self, team_id: str, channel: str, call: str) -> list[_Bucket]:
         found = []
-        if call in CHANNEL_METHODS:
-            key = (team_id, "channel", channel)
+        for key, interval, burst in self._bucket_specs(team_id, channel, call):
             if key not in self._buckets:
-                self._buckets[key] = _Bucket(self.channel_interval, self.channel_burst)
-            found.append(self._buckets[key])
-        per_minute = self.per_minute.get(call) or TIER_PER_MINUTE.get(METHOD_TIERS.get(call, 0))
-        if per_minute:
-            key = (team_id, "method", call)
-            if key not in self._buckets:
-                # A slow tier (Tier 1, history for a non-Marketplace app) takes no burst to speak of.
-                self._buckets[key] = _Bucket(60 / per_minute, min(self.method_burst, max(1, int(per_minute))))
+                self._buckets[key] = _Bucket(interval, burst)
             found.append(self._buckets[key])
         return found
+
+    def _bucket_specs(self, team_id: str, channel: str, call: str) -> list[tuple[tuple, float, int]]:
+        """(key, interval, burst) of each bucket a call counts in: its channel's (posts), its method's tier."""
+        specs = []
+        if call in CHANNEL_METHODS:
+            specs.append(((team_id, "channel", channel), self.channel_interval, self.channel_burst))
+        per_minute = self.per_minute.get(call) or TIER_PER_MINUTE.get(METHOD_TIERS.get(call, 0))
+        if per_minute:
+            # A slow tier (Tier 1, history for a non-Marketplace app) takes no burst to speak of.
+            specs.append(((team_id, "method", call), 60 / per_minute, min(self.method_burst, max(1, int(per_minute)))))
+        return specs

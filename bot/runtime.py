@@ -9,12 +9,13 @@ from datetime import datetime
 from slack_bolt import App
 from sqlalchemy import Engine
 
+from bot import logging_setup
 from bot.app import create_app
 from bot.config import Settings
 from bot.org_config import load_org_config
 from bot.outbox import OutboxSender
 from bot.pacing import Pacer
-from bot.services import cadence, channels, incidents, kpis
+from bot.services import cadence, channels, distribution, incidents, kpis, pages, paging_targets
 from bot.services.context import Services
 from bot.services.sweep import URGENT_STEPS, SweepReport, run_step, run_sweep, steps
 from bot.slack_port import SlackPort, make_web_client
@@ -22,6 +23,8 @@ from bot.worker import DueWorker
 from storage import incidents as incident_rows
 from storage import outbox
 from storage.db import make_engine, read_scope, upgrade
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,7 +37,10 @@ class Runtime:
     scheduler: object | None = None
 
     def sweep(self, now: datetime) -> SweepReport:
-        report = run_sweep(self.services, self.sender, now=now)
+        with logging_setup.context(sweep_id=logging_setup.new_id()):
+            report = run_sweep(self.services, self.sender, now=now)
+            log.info("sweep as of %s: %s", now.isoformat(), report.summary(),
+                     extra={"outcome": "failures" if report.failures else "ok"})
         # A reply deferred for a parent that another sender was posting is due in a second: let the
         # due-work thread see it rather than sleep through it.
         self.services.notify_outbox()
@@ -143,8 +149,12 @@ def build_runtime(settings: Settings, *, engine: Engine | None = None, migrate: 
                                         "incident.status_request": incidents.status_request_still_wanted,
                                         "incident.root_update": incidents.root_update_still_wanted},
                           on_sent={"review.prompt": cadence.record_prompt_posted,
-                                   "incident.root": incidents.record_root_posted},
-                          attachments={"kpi.chart": kpis.chart_for},
+                                   "incident.root": incidents.record_root_posted,
+                                   **pages.ON_SENT},  # C: who was paged, and where
+                          resolvers=pages.RESOLVERS,  # C: page holders looked up at sending
+                          deliveries=paging_targets.deliveries(settings),  # D: PagerDuty, webhooks
+                          attachments={"kpi.chart": kpis.chart_for,
+                                       "distribution.chart": distribution.chart_for},  # H: issue 17
                           pacer=Pacer(channel_interval=settings.steward_slack_post_interval,
                                       channel_burst=settings.steward_slack_post_burst,
                                       per_minute=_history_pace(settings)),

@@ -1,4 +1,4 @@
-"""The HTTP face of Steward: Slack's requests at /slack/events and the health check at /healthz."""
+"""The HTTP face of Steward: Slack's requests at /slack/events, the health check at /healthz, metrics at /metrics."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot import api
+from bot import api, metrics
 from bot.services import heartbeat
 from bot.services.context import Services
 from storage import channels, reviews, sweeps
@@ -83,6 +83,10 @@ def make_wsgi_app(app: App, services: Services, *, socket_link=None):
                     return _json(start_response, 503, {"status": "down", "reason": reason})
             status, body = health(services)
             return _json(start_response, status, body)
+        if path == "/metrics" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            payload = metrics.exposition(services.engine)
+            start_response("200 OK", [("Content-Type", metrics.CONTENT_TYPE), ("Content-Length", str(len(payload)))])
+            return [payload]
         if path == "/slack/events" and socket_link is None:
             refused = _admit_slack_request(environ, secret.get_secret_value() if secret else "")
             if refused is not None:
@@ -99,7 +103,8 @@ def make_wsgi_app(app: App, services: Services, *, socket_link=None):
         if api.handles(path):
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(min(length, api.MAX_BODY + 1)) if length > 0 else b""
-            headers = {"authorization": environ.get("HTTP_AUTHORIZATION", "")}
+            headers = {"authorization": environ.get("HTTP_AUTHORIZATION", ""),
+                       "content-type": environ.get("CONTENT_TYPE", "")}  # H: the distribution API's samples
             status, payload = api.handle(services, method=environ.get("REQUEST_METHOD", ""), path=path,
                                          headers=headers, body=body)
             return _json(start_response, status, payload)

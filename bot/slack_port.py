@@ -177,6 +177,14 @@ class SlackPort:
         except Exception as exc:
             raise classify(exc) from exc
 
+    def open_dm(self, *, user: str) -> str:
+        """The id (D…) of the app's direct message with a person: conversations.open (im:write)."""
+        try:
+            response = self.client.conversations_open(users=user)
+        except Exception as exc:
+            raise classify(exc) from exc
+        return response["channel"]["id"]
+
     def update_message(self, *, channel: str, ts: str, text: str, blocks: list[dict]) -> str:
         try:
             response = self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)

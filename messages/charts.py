@@ -48,3 +48,36 @@ def kpi_trend_png(series: dict[str, list[tuple[datetime, float]]], thresholds: d
         raise ChartError(f"the KPI chart cannot be drawn: {type(exc).__name__}: {exc}") from exc
     finally:
         pyplot.close(figure)
+
+
+def distribution_png(columns: list[str], psi: list[float], ks: list[float], threshold: float, title: str) -> bytes:
+    """Issue 17: one bar per compared column, its PSI (the threshold dashed) and its KS statistic; ChartError."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, (left, right) = pyplot.subplots(1, 2, figsize=(8, 0.35 * len(columns) + 1.6), sharey=True)
+    try:
+        places = list(range(len(columns)))
+        colours = ["firebrick" if value > threshold else "steelblue" for value in psi]
+        left.barh(places, psi, color=colours)
+        left.axvline(threshold, color="firebrick", linestyle="--", linewidth=1)
+        left.set_yticks(places, labels=columns, fontsize=7)
+        left.invert_yaxis()
+        left.set_title("population stability index", fontsize=8)
+        right.barh(places, ks, color="grey")
+        right.set_xlim(0, 1)
+        right.set_title("Kolmogorov-Smirnov statistic", fontsize=8)
+        for axis in (left, right):
+            axis.tick_params(labelsize=7)
+            axis.grid(alpha=0.3, axis="x")
+        figure.suptitle(title, fontsize=9)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=110)
+        return buffer.getvalue()
+    except Exception as exc:
+        raise ChartError(f"the distribution chart cannot be drawn: {type(exc).__name__}: {exc}") from exc
+    finally:
+        pyplot.close(figure)

@@ -22,6 +22,7 @@ INCIDENT_ESCALATE = "incident_escalate"
 SIGNOFF_OPEN = "signoff_open"
 RESOLVE_FORM = "incident_resolve"
 SIGNOFF_FORM = "signoff_submit"
+REVIEW_FORM = "review_answers"  # issue 17: Mark done opens the review's questions
 
 MAX_VALUE = 2000  # Slack's limit for a button value; private_metadata allows 3000
 
@@ -179,3 +180,25 @@ class SignoffForm:
         if len(parts) not in (3, 4) or not _KEY.match(parts[0]) or not _CHANNEL.match(parts[2]):
             raise _stale(cls.what, fallback)
         return cls(parts[0], _subject(parts[1], cls.what, fallback), parts[2] or None, _reply_url(parts, 3))
+
+
+@dataclass(frozen=True)
+class ReviewForm:
+    """The review form's private_metadata: the review, and the channel to answer in (issue 17)."""
+
+    number: int
+    channel_id: str | None
+    reply_url: str | None = None  # the Mark done click's response_url (attach_reply_url)
+    what: ClassVar[str] = "review form"
+
+    def encode(self) -> str:
+        return f"R{self.number}|{self.channel_id or ''}" + (f"|{self.reply_url}" if self.reply_url else "")
+
+    @classmethod
+    def decode(cls, value: object) -> ReviewForm:
+        parts = str(value or "").split("|")
+        match = _REVIEW.match(parts[0])
+        channel = parts[1] if len(parts) > 1 else ""
+        if match is None or len(parts) > 3 or not _CHANNEL.match(channel):
+            raise _stale(cls.what, "`/steward review done R<n> [notes...]`")
+        return cls(int(match.group(1)), channel or None, _reply_url(parts, 2))

@@ -45,6 +45,7 @@ class Card:
     roles: Sequence[Role] = ()  # the roles the person holds on it (none: an admin's view)
     reviews: Sequence[ReviewLike] = ()  # open, the earliest due first
     incidents: Sequence[IncidentLike] = field(default_factory=tuple)  # not resolved, the oldest first
+    overdue: frozenset[int] = frozenset()  # numbers of the open reviews that are overdue
 
 
 def view(cards: Sequence[Card], *, user_id: str, titles: Mapping[str, str], truncated: bool) -> dict:
@@ -56,7 +57,8 @@ def view(cards: Sequence[Card], *, user_id: str, titles: Mapping[str, str], trun
             "initiative": card.initiative,
             "roles": [role.label for role in card.roles],
             "channel_note": state_note(card.initiative.channel_state, card.initiative.channel_id),
-            "prompts": [f"R{r.number} {titles.get(r.kind, r.kind)}, due {local_time(r.due_at, zone)}"
+            "prompts": [(":rotating_light: *overdue* " if r.number in card.overdue else "")
+                        + f"R{r.number} {titles.get(r.kind, r.kind)}, due {local_time(r.due_at, zone)}"
                         for r in card.reviews[:SHOWN_PER_CARD]],
             "incidents": [f"INC{i.number} {i.severity} {i.status}: {mrkdwn_escape(i.title)}"
                           for i in card.incidents[:SHOWN_PER_CARD]],

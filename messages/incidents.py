@@ -44,6 +44,8 @@ def name(number: int) -> str:
 
 def declarer(declared_by: str) -> str:
     """Who declared an incident: a person is mentioned; an automatic one (a KPI breach) was declared by Steward."""
+    if declared_by in ("alertmanager", "grafana"):  # opened from a monitor's alert (issue 16)
+        return user_mention(declared_by)
     return user_mention(declared_by) if declared_by[:1] in ("U", "W") else "Steward"
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from bot.domain.cadence import CadenceRule, Compliance
 from bot.domain.kpis import KpiStanding
 from bot.domain.vocabulary import REQUIRED_ROLES, Role
 from messages import channels as channel_messages
 from messages import kpis as kpi_messages
+from messages import reviews as review_messages
 from messages.render import Message, local_time, mrkdwn_escape, render, user_mention
 from states import ChannelState, OutboxStatus, Stage
 
@@ -29,6 +32,12 @@ class DeviationLike(Protocol):
     logged_at: datetime
     logged_by: str
     text: str
+
+
+class ReviewLike(Protocol):
+    number: int
+    kind: str
+    due_at: datetime
 
 
 class UndeliveredLike(Protocol):
@@ -78,9 +87,12 @@ def created(initiative: InitiativeLike) -> Message:
                   channel_note=channel_messages.binding_note(initiative.channel_state, initiative.channel_id))
 
 
-def created_notice(initiative: InitiativeLike, *, actor: str, imported: bool) -> Message:
-    """The notice in the initiative's channel that Steward now tracks it."""
-    return render("notice_initiative_created", initiative=initiative, actor=actor, imported=imported)
+def created_notice(initiative: InitiativeLike, *, actor: str, imported: bool, before_steward: int = 0,
+                   target: str = "") -> Message:
+    """The notice in the initiative's channel that Steward now tracks it, with its stage's target; an import
+    says how many reviews fell due before Steward (and how to attest one)."""
+    return render("notice_initiative_created", initiative=initiative, actor=actor, imported=imported,
+                  before_steward=before_steward, target=target)
 
 
 def listing(initiatives: Sequence[InitiativeLike], holders: Mapping[int, Mapping[str, str]]) -> Message:
@@ -91,12 +103,14 @@ def listing(initiatives: Sequence[InitiativeLike], holders: Mapping[int, Mapping
     return render("initiative_list", initiatives=items)
 
 
-def _role_lines(holders: Mapping[str, str]) -> list[str]:
+def _role_lines(holders: Mapping[str, str], covered: Mapping[str, str] | None = None) -> list[str]:
     lines = []
     for role in Role:
         holder = holders.get(role)
         if holder:
-            lines.append(f"• {role.label}: {user_mention(holder)}")
+            cover = (covered or {}).get(role)  # D: a holder away is named "covered by …"
+            lines.append(f"• {role.label}: {user_mention(holder)}" + (f", covered by {user_mention(cover)}"
+                                                                      if cover else ""))
         elif role.required:
             lines.append(f"• {role.label}: *vacant* (required)")
     return lines
@@ -114,9 +128,26 @@ def _deviation_line(deviation: DeviationLike, zone: str) -> str:
     return f"• {local_time(deviation.logged_at, zone, '%d %b %Y')} {who}: {mrkdwn_escape(deviation.text)[:200]}"
 
 
+@dataclass(frozen=True)
+class ReviewStanding:
+    """How the initiative keeps its cadence: the overdue open reviews and its compliance."""
+
+    overdue: Sequence[tuple[ReviewLike, CadenceRule | None]] = ()
+    compliance: Compliance | None = None
+
+
+def review_section(standing: ReviewStanding, zone: str) -> str:
+    lines = [f"• :rotating_light: *overdue* R{review.number} {rule.title if rule else review.kind}, "
+             f"due {local_time(review.due_at, zone)}" for review, rule in standing.overdue]
+    if standing.compliance is not None:
+        lines.append(review_messages.compliance_line(standing.compliance))
+    return "*Reviews*\n" + "\n".join(lines) if lines else ""
+
+
 def detail(initiative: InitiativeLike, *, holders: Mapping[str, str], undelivered: Sequence[UndeliveredLike],
            standings: Sequence[KpiStanding], incident_lines: Sequence[str],
-           deviations: Sequence[DeviationLike], held: int = 0) -> Message:
+           deviations: Sequence[DeviationLike], held: int = 0, reviews: ReviewStanding | None = None,
+           covered: Mapping[str, str] | None = None) -> Message:
     """`initiative show`: stage, roles, delivery problems, KPIs, incidents and the latest deviations.
 
     A channel Steward cannot use is said first ("not in channel", and how many messages it holds).
@@ -126,10 +157,12 @@ def detail(initiative: InitiativeLike, *, holders: Mapping[str, str], undelivere
     if channel_note and held:
         channel_note += f" {held} message{'s are' if held != 1 else ' is'} held until then."
     sections = ["*KPIs* (latest against the threshold in force)\n"
-                + "\n".join(kpi_messages.standing_line(s) for s in standings),
-                "\n".join(incident_lines)]
+                + "\n".join(kpi_messages.standing_line(s, zone) for s in standings),
+                "\n".join(incident_lines),
+                review_section(reviews, zone) if reviews else ""]
     if deviations:
         sections.append("*Deviations* (latest)\n" + "\n".join(_deviation_line(d, zone) for d in deviations))
-    return render("initiative_show", initiative=initiative, role_lines=_role_lines(holders), channel_note=channel_note,
+    return render("initiative_show", initiative=initiative, role_lines=_role_lines(holders, covered),
+                  channel_note=channel_note,
                   delivery_problems=[_delivery_line(p, zone) for p in undelivered],
                   extra_sections=[section for section in sections if section])

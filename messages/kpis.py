@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.domain.kpis import Direction, Kpi, KpiStanding
 from messages.charts import kpi_trend_png
-from messages.render import Message, render, user_mention
+from messages.render import Message, duration, local_time, render, user_mention
 
 
 def value_text(kpi: Kpi, value: float) -> str:
@@ -21,13 +21,26 @@ def threshold_text(kpi: Kpi, threshold: float) -> str:
     return f"{sign} {value_text(kpi, threshold)}"
 
 
-def standing_line(standing: KpiStanding) -> str:
-    """One KPI's latest value against its threshold, marked within or outside."""
+def measured_text(at: datetime, zone: str = "UTC", *, age: timedelta | None = None) -> str:
+    """When a value was measured, and how old it is (`measured 29 May 2026 10:00 UTC, 3 d ago`)."""
+    when = f"measured {local_time(at, zone, '%d %b %Y %H:%M')}"
+    return f"{when}, {duration(age)} ago" if age is not None and age >= timedelta(minutes=1) else when
+
+
+def standing_line(standing: KpiStanding, zone: str = "UTC") -> str:
+    """One KPI's latest value against its threshold, marked within or outside, with when it was measured.
+
+    A stale value (older than the freshness window) is never marked within: it is shown as stale with its date.
+    """
     kpi = standing.kpi
     value = "no measurement" if standing.value is None else value_text(kpi, standing.value)
     threshold = "no threshold in force" if standing.threshold is None else threshold_text(kpi, standing.threshold)
+    when = f", {measured_text(standing.measured_at, zone, age=standing.age)}" if standing.measured_at else ""
+    if standing.stale:
+        return (f":warning: *stale* {kpi.label}: {value} ({threshold}){when}: older than the freshness window, so it "
+                "counts as not measured")
     mark = {True: ":white_check_mark: within", False: ":x: *outside*", None: ":white_circle:"}[standing.within]
-    return f"{mark} {kpi.label}: {value} ({threshold})"
+    return f"{mark} {kpi.label}: {value} ({threshold}){when}"
 
 
 def threshold_proposed(kpi: Kpi, *, key: str, value: float, in_force: float | None) -> Message:
@@ -40,13 +53,14 @@ def threshold_proposed(kpi: Kpi, *, key: str, value: float, in_force: float | No
                               "baseline approve`.")
 
 
-def recorded(standing: KpiStanding, *, key: str, value: float) -> Message:
-    """The recorder's reply: the value and where it stands against the threshold in force."""
+def recorded(standing: KpiStanding, *, key: str, value: float, zone: str = "UTC") -> Message:
+    """The recorder's reply: the value, when it was measured, and where it stands against the threshold in force."""
     kpi = standing.kpi
     verdict = ("no threshold in force yet" if standing.within is None else
                "within threshold" if standing.within else "*outside* threshold")
+    when = f" ({measured_text(standing.measured_at, zone)})" if standing.measured_at else ""
     return _note(f"{kpi.label} recorded",
-                 f":bar_chart: Recorded {kpi.label} = {value:g} {kpi.unit} for `{key}`: {verdict}.")
+                 f":bar_chart: Recorded {kpi.label} = {value:g} {kpi.unit} for `{key}`{when}: {verdict}.")
 
 
 def breach_title(kpi: Kpi, *, value: float, threshold: float) -> str:
@@ -66,12 +80,14 @@ def backfilled_breach_deviation(title: str, *, recorded_by: str, source: str, me
             f"{recorded_by} via {source}: backfilled history, so no incident was opened")
 
 
-def recovered(kpi: Kpi, *, incident_number: int, note: str, value: float, threshold: float) -> Message:
+def recovered(kpi: Kpi, *, incident_number: int, note: str, value: float, threshold: float,
+              measured_at: datetime | None = None, zone: str = "UTC") -> Message:
     """The note in a breach incident's thread that the KPI is back within its threshold."""
+    when = f", {measured_text(measured_at, zone)}" if measured_at else ""
     return _note(f"INC{incident_number}: {note}",
                  f":chart_with_upwards_trend: {kpi.label.capitalize()} is back within its threshold: "
-                 f"{value_text(kpi, value)} ({threshold_text(kpi, threshold)}). Resolve INC{incident_number} when you "
-                 "are satisfied.")
+                 f"{value_text(kpi, value)} ({threshold_text(kpi, threshold)}){when}. Resolve INC{incident_number} "
+                 "when you are satisfied.")
 
 
 def silence_prompt(silent: Sequence[Kpi], *, key: str, engineer: str | None, days: int) -> Message:

@@ -61,6 +61,8 @@ def stage_title(stage: Stage | str) -> str:
 
 
 def user_mention(user_id: str | None) -> str:
+    if user_id in ("alertmanager", "grafana"):  # a monitor resolved it, not a person (issue 16)
+        return user_id.capitalize()
     return f"<@{user_id}>" if user_id else "_vacant_"
 
 

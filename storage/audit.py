@@ -26,10 +26,19 @@ from storage.models import (
     AuditEvent,
     AuditHead,
     AuditWitness,
+    BusinessValue,
+    CommsTask,
+    DistributionComparison,
+    FallbackProcess,
     Incident,
+    PilotArtifact,
     Review,
+    ReviewAnswers,
     RoleAssignment,
+    RoleCover,
+    RolloutStep,
     SignOff,
+    SignOffVoid,
     ThresholdInForce,
 )
 
@@ -139,6 +148,46 @@ BOUND_KINDS: tuple[BoundKind, ...] = (
                "status", "acknowledged_by", "acknowledged_at", "resolved_by", "resolved_at", "resolution"),
               lambda row: _status(row) == IncidentStatus.RESOLVED.value or row.resolved_at is not None,
               lambda row: f"incident INC{row.number} ({_status(row)})"),
+    BoundKind("role_cover", RoleCover,  # issue 15: cover for an absent holder (bot.services.cover)
+              ("team_id", "initiative_id", "role", "holder_id", "cover_id", "reason", "until", "starts_at",
+               "ends_at", "created_by", "ended_at", "ended_by", "end_reason"),
+              lambda row: True,
+              lambda row: f"cover {row.id} ({row.role}: {row.cover_id} for {row.holder_id})"),
+    BoundKind("signoff_void", SignOffVoid,  # issue 14: a sign-off a broken criterion voided (bot.services.signoffs)
+              ("team_id", "initiative_id", "signoff_id", "cause", "reason", "voided_by", "voided_at"),
+              lambda row: True,
+              lambda row: f"void {row.id} of sign-off {row.signoff_id} ({row.cause})"),
+    BoundKind("pilot_artifact", PilotArtifact,  # issue 17: the pilot's artifacts (bot.services.artifacts)
+              ("team_id", "initiative_id", "kind", "content", "set_by", "set_at"),
+              lambda row: True,
+              lambda row: f"pilot artifact {row.id} ({row.kind})"),
+    BoundKind("distribution_comparison", DistributionComparison,  # issue 17 (bot.services.distribution)
+              ("team_id", "initiative_id", "threshold", "pilot_rows", "production_rows", "columns", "shifted",
+               "result", "created_by", "created_at"),
+              lambda row: True,
+              lambda row: f"distribution comparison {row.id} ({row.columns} columns)"),
+    BoundKind("review_answers", ReviewAnswers,  # issue 17: a review's form answers (bot.services.reviews)
+              ("team_id", "initiative_id", "review_id", "kind", "answers", "delivery", "recorded_by", "recorded_at"),
+              lambda row: True,
+              lambda row: f"answers {row.id} to review {row.review_id} ({row.kind})"),
+    BoundKind("business_value", BusinessValue,  # issue 17: the value committed (bot.services.business_value)
+              ("team_id", "initiative_id", "commitment", "recorded_by", "recorded_at"),
+              lambda row: True,
+              lambda row: f"business value {row.id} (initiative {row.initiative_id})"),
+    # G (issue 17 points 1 and 2): rollout shares in force, the fallback process, the communication tasks done.
+    BoundKind("rollout_step", RolloutStep,
+              ("team_id", "initiative_id", "percent", "previous", "note", "requested_by", "requested_at",
+               "signoff_id", "applied_at"),
+              lambda row: row.applied_at is not None,
+              lambda row: f"rollout step {row.id} ({row.percent}%)"),
+    BoundKind("fallback_process", FallbackProcess,
+              ("team_id", "initiative_id", "text", "recorded_by", "recorded_at"),
+              lambda row: True,
+              lambda row: f"fallback process {row.id}"),
+    BoundKind("comms_task", CommsTask,
+              ("team_id", "initiative_id", "task", "done_at", "done_by", "evidence", "slack_channel"),
+              lambda row: row.done_at is not None,
+              lambda row: f"communication task {row.id} ({row.task})"),
 )
 _KIND_OF_MODEL = {kind.model: kind for kind in BOUND_KINDS}
 KIND_NAMES = {kind.name: kind for kind in BOUND_KINDS}

@@ -69,11 +69,19 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 READ_ONLY = "steward_read_only"
 
 
+def _read_only(engine: Engine) -> Engine:
+    """The engine marked read-only, made once per engine (every request reads through it)."""
+    marked = engine.__dict__.get("_steward_read_only")
+    if marked is None:
+        marked = engine.__dict__["_steward_read_only"] = engine.execution_options(**{READ_ONLY: True})
+    return marked
+
+
 @contextmanager
 def read_scope(engine: Engine) -> Iterator[Session]:
     """Yield a session for reading only (on SQLite it takes no write lock)."""
     # Closing (not rolling back) keeps what was read usable after the block; the pool ends the transaction.
-    with Session(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False) as session:
+    with Session(_read_only(engine), expire_on_commit=False) as session:
         yield session
 
 

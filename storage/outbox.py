@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
+from typing import NamedTuple
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, bindparam, case, or_, update
 from sqlmodel import Session, col, func, select
 
 from states import OutboxStatus
@@ -38,14 +40,27 @@ def due_ids(*, session: Session, now: datetime, limit: int) -> list[int]:
     return list(session.exec(select(OutboxMessage.id).where(_is_due(now)).order_by(OutboxMessage.id).limit(limit)))
 
 
-def due_rows(*, session: Session, now: datetime, limit: int) -> list[tuple[int, str, str, str, bool, bool]]:
-    """(id, team_id, channel_id, method, pending, unsure) of the rows `due_ids` would give: what the pacer needs."""
+class DueRow(NamedTuple):
+    """What the sender needs of a due row before claiming it: where it goes, how, and whether it was tried."""
+
+    id: int
+    team_id: str
+    channel_id: str
+    method: str
+    purpose: str
+    pending: bool  # False: a lapsed claim, taken again at once (it was paced before)
+    unsure: bool  # an earlier attempt may have reached Slack: it looks in history first
+
+
+def due_rows(*, session: Session, now: datetime, limit: int) -> list[DueRow]:
+    """The rows `due_ids` would give, with what the pacer and the sender's order need."""
     statement = (
         select(OutboxMessage.id, OutboxMessage.team_id, OutboxMessage.channel_id, OutboxMessage.method,
-               OutboxMessage.status == OutboxStatus.PENDING, col(OutboxMessage.unsure_until).is_not(None))
+               OutboxMessage.purpose, OutboxMessage.status == OutboxStatus.PENDING,
+               col(OutboxMessage.unsure_until).is_not(None))
         .where(_is_due(now)).order_by(OutboxMessage.id).limit(limit)
     )
-    return [tuple(r) for r in session.exec(statement)]
+    return [DueRow(*row) for row in session.exec(statement)]
 
 
 def defer(*, session: Session, slots: list[tuple[int, datetime]], now: datetime) -> int:
@@ -102,13 +117,53 @@ def claim(*, session: Session, message_id: int, now: datetime, lease: timedelta)
     return row, lapsed
 
 
+def claim_many(*, session: Session, message_ids: list[int], now: datetime, lease: timedelta) -> list[OutboxMessage]:
+    """Take due rows for this sender in one statement (UPDATE ... RETURNING); the rows, by id, that were still due.
+
+    The same claim as `claim`: a row another sender took meanwhile is not due any more and is left out; a
+    lapsed claim is marked unsure up to the end of the lapsed lease; the first claim's moment is kept. The
+    statement is built once: every message sent runs it.
+    """
+    if not message_ids:
+        return []
+    rows = session.scalars(_claim_statement(), {"ids": list(message_ids), "now": now, "lease_end": now + lease})
+    return sorted(rows, key=lambda row: row.id)
+
+
+@cache
+def _claim_statement():
+    table = OutboxMessage.__table__
+    now = bindparam("now", type_=table.c.next_attempt_at.type)
+    pending, sending = table.c.status == OutboxStatus.PENDING, table.c.status == OutboxStatus.SENDING
+    due = or_(and_(pending, table.c.next_attempt_at <= now), and_(sending, table.c.claimed_until < now))
+    later_of_both = case((and_(table.c.unsure_until.is_not(None), table.c.unsure_until > table.c.claimed_until),
+                          table.c.unsure_until), else_=table.c.claimed_until)
+    claim = (update(table)
+             .where(table.c.id.in_(bindparam("ids", expanding=True)), due)
+             .values(status=OutboxStatus.SENDING, claimed_until=bindparam("lease_end"), version=table.c.version + 1,
+                     attempts=table.c.attempts + 1,
+                     unsure_until=case((sending, later_of_both), else_=table.c.unsure_until),
+                     first_attempt_at=func.coalesce(table.c.first_attempt_at, now))
+             .returning(*table.c))
+    return select(OutboxMessage).from_statement(claim)
+
+
+@cache
+def _finish_statement(keys: tuple[str, ...]):
+    """UPDATE of a claimed row's outcome, built once for each set of columns: every message sent runs one."""
+    table = OutboxMessage.__table__
+    return (update(table)
+            .where(table.c.id == bindparam("claimed_id"), table.c.version == bindparam("claimed_version"))
+            .values(version=bindparam("next_version"), claimed_until=None,
+                    **{key: bindparam(f"new_{key}") for key in keys}))
+
+
 def finish(*, session: Session, row: OutboxMessage, values: dict) -> bool:
     """Record the outcome of a claimed row, if the claim is still ours."""
-    result = session.exec(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == row.id, col(OutboxMessage.version) == row.version)
-        .values(version=row.version + 1, claimed_until=None, **values)
-    )
+    keys = tuple(sorted(values))
+    result = session.connection().execute(_finish_statement(keys), {
+        "claimed_id": row.id, "claimed_version": row.version, "next_version": row.version + 1,
+        **{f"new_{key}": value for key, value in values.items()}})
     return result.rowcount == 1
 
 

@@ -16,6 +16,7 @@ from storage.models import (
     ReadinessAssessment,
     Review,
     SignOff,
+    SignOffVoid,
 )
 
 
@@ -73,6 +74,14 @@ def latest_measurements(*, session: Session, initiative_id: int, until: datetime
     return {row.kpi: row for row in rows}
 
 
+def measurements_between(*, session: Session, initiative_id: int, since: datetime, until: datetime
+                         ) -> list[KpiMeasurement]:
+    """Every measurement of the initiative in a period, oldest first (the evidence of a stable period)."""
+    return list(session.exec(select(KpiMeasurement).where(
+        KpiMeasurement.initiative_id == initiative_id, KpiMeasurement.measured_at >= since,
+        KpiMeasurement.measured_at <= until).order_by(KpiMeasurement.measured_at, KpiMeasurement.id)))
+
+
 def measurements(*, session: Session, initiative_id: int, kpi: str, since: datetime) -> list[KpiMeasurement]:
     """The measurements of one KPI since a moment, oldest first."""
     return list(session.exec(select(KpiMeasurement).where(
@@ -107,9 +116,34 @@ def signoffs(*, session: Session, initiative_id: int, subject: str | None = None
 
 def latest_signoff(*, session: Session, initiative_id: int, subject: str, since: datetime | None = None
                    ) -> SignOff | None:
-    """The sign-off in force on a subject: the latest one."""
-    found = signoffs(session=session, initiative_id=initiative_id, subject=subject, since=since)
-    return found[-1] if found else None
+    """The sign-off in force on a subject: the latest one that was not voided (a voided one no longer counts)."""
+    statement = select(SignOff).where(SignOff.initiative_id == initiative_id, SignOff.subject == subject,
+                                      col(SignOff.id).not_in(select(SignOffVoid.signoff_id).where(
+                                          SignOffVoid.initiative_id == initiative_id)))
+    if since is not None:
+        statement = statement.where(SignOff.signed_at >= since)
+    return session.exec(statement.order_by(col(SignOff.signed_at).desc(), col(SignOff.id).desc())).first()
+
+
+def standing_approvals(*, session: Session, initiative_id: int, subject: str, since: datetime) -> list[SignOff]:
+    """The approvals on a subject since a moment that no void has touched, oldest first."""
+    voided = select(SignOffVoid.signoff_id).where(SignOffVoid.initiative_id == initiative_id)
+    return list(session.exec(select(SignOff).where(
+        SignOff.initiative_id == initiative_id, SignOff.subject == subject, SignOff.decision == "approve",
+        SignOff.signed_at >= since, col(SignOff.id).not_in(voided)).order_by(SignOff.signed_at, SignOff.id)))
+
+
+def add_void(*, session: Session, void: SignOffVoid) -> SignOffVoid | None:
+    """Record that a sign-off was voided; None when it was voided already (by a concurrent change)."""
+    void_id = insert_ignoring_duplicates(session=session, model=SignOffVoid, values=void.model_dump(exclude={"id"}),
+                                         conflict=["signoff_id"])
+    return None if void_id is None else session.get(SignOffVoid, void_id)
+
+
+def voids(*, session: Session, initiative_id: int) -> dict[int, SignOffVoid]:
+    """Sign-off id -> its void, for an initiative's voided sign-offs."""
+    rows = session.exec(select(SignOffVoid).where(SignOffVoid.initiative_id == initiative_id))
+    return {row.signoff_id: row for row in rows}
 
 
 def signoff_by_request(*, session: Session, team_id: str, request_key: str) -> SignOff | None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
-from storage.models import Initiative, RoleAssignment
+from storage.models import Initiative, RoleAssignment, RoleCover
 
 
 def get_initiative(*, session: Session, team_id: str, key: str) -> Initiative | None:
@@ -57,8 +59,30 @@ def list_initiatives(*, session: Session, team_id: str, include_archived: bool =
     return list(session.exec(statement.order_by(Initiative.key)))
 
 
+def _held(where) -> Select:
+    """Active assignments with the person covering each (None when not covered): where cover takes effect."""
+    return (
+        select(RoleAssignment, RoleCover.cover_id)
+        .outerjoin(RoleCover, and_(RoleCover.initiative_id == RoleAssignment.initiative_id,
+                                   RoleCover.role == RoleAssignment.role,
+                                   RoleCover.holder_id == RoleAssignment.user_id,
+                                   col(RoleCover.ended_at).is_(None)))
+        .where(col(RoleAssignment.ended_at).is_(None), where)
+    )
+
+
 def active_roles(*, session: Session, initiative_id: int) -> dict[str, str]:
-    """Return role -> Slack user id for the roles currently held on an initiative."""
+    """Return role -> Slack user id of whoever acts in each role now: the holder, or the person covering them.
+
+    Every prompt, reminder, page and permission check reads holders here, so a cover takes effect everywhere.
+    `assigned_roles` gives the holders themselves.
+    """
+    rows = session.exec(_held(RoleAssignment.initiative_id == initiative_id))
+    return {row.role: cover or row.user_id for row, cover in rows}
+
+
+def assigned_roles(*, session: Session, initiative_id: int) -> dict[str, str]:
+    """Return role -> Slack user id of the holders themselves, covered or not."""
     statement = select(RoleAssignment).where(
         RoleAssignment.initiative_id == initiative_id, col(RoleAssignment.ended_at).is_(None)
     )
@@ -66,23 +90,21 @@ def active_roles(*, session: Session, initiative_id: int) -> dict[str, str]:
 
 
 def active_roles_for_many(*, session: Session, initiative_ids: list[int]) -> dict[int, dict[str, str]]:
+    """`active_roles` of several initiatives at once."""
     if not initiative_ids:
         return {}
-    statement = select(RoleAssignment).where(
-        col(RoleAssignment.initiative_id).in_(initiative_ids), col(RoleAssignment.ended_at).is_(None)
-    )
     result: dict[int, dict[str, str]] = {i: {} for i in initiative_ids}
-    for row in session.exec(statement):
-        result[row.initiative_id][row.role] = row.user_id
+    for row, cover in session.exec(_held(col(RoleAssignment.initiative_id).in_(initiative_ids))):
+        result[row.initiative_id][row.role] = cover or row.user_id
     return result
 
 
 def roles_held_by(*, session: Session, team_id: str, user_id: str) -> list[RoleAssignment]:
-    """The roles a person holds now, on any initiative of the workspace."""
-    statement = select(RoleAssignment).where(
-        RoleAssignment.team_id == team_id, RoleAssignment.user_id == user_id, col(RoleAssignment.ended_at).is_(None)
-    )
-    return list(session.exec(statement))
+    """The roles a person acts in now, on any initiative of the workspace: held and not covered, or covered by them."""
+    rows = session.exec(_held(and_(RoleAssignment.team_id == team_id,
+                                   or_(and_(RoleAssignment.user_id == user_id, col(RoleCover.id).is_(None)),
+                                       RoleCover.cover_id == user_id))))
+    return [row for row, _cover in rows]
 
 
 def active_assignment(*, session: Session, initiative_id: int, role: str) -> RoleAssignment | None:

@@ -26,3 +26,13 @@ def in_force(*, session: Session, initiative_id: int) -> dict[str, float]:
     rows = session.exec(select(ThresholdInForce).where(ThresholdInForce.initiative_id == initiative_id,
                                                        ThresholdInForce.signoff_id == latest))
     return {row.kpi: row.value for row in rows}
+
+
+def baselines(*, session: Session, initiative_id: int) -> list[tuple[datetime, dict[str, float]]]:
+    """Every approved baseline of the initiative, oldest first: from when it was in force, and its thresholds."""
+    found: dict[int, tuple[datetime, dict[str, float]]] = {}
+    rows = session.exec(select(ThresholdInForce).where(ThresholdInForce.initiative_id == initiative_id)
+                        .order_by(ThresholdInForce.signoff_id, ThresholdInForce.id))
+    for row in rows:
+        found.setdefault(row.signoff_id, (row.in_force_from, {}))[1][row.kpi] = row.value
+    return sorted(found.values(), key=lambda baseline: baseline[0])

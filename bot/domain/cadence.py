@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.vocabulary import REQUIRED_ROLES, Role, Stage
+from states import OPEN_REVIEW, ReviewStatus
 
 NonWorkingDay = Callable[[date], bool]
 
@@ -86,6 +87,10 @@ DEFAULT_RULES = (
                 "In weeks 3 to 8 the pilot team and the production team run incidents and reviews together, "
                 "so knowledge transfers through experience.",
                 (Stage.HANDOFF,), every_days=7, mention=(Role.PILOT_LEAD, B, PM, DE, ML), completed_by=(PM,)),
+    CadenceRule("handoff-retrospective", "Handoff retrospective",
+                "Document all tacit knowledge through structured retrospectives rather than written handoff "
+                "documents, which capture process but rarely capture judgment.",
+                (Stage.HANDOFF,), every_days=14, mention=(Role.PILOT_LEAD, PM, DE, ML)),  # H (issue 17)
     CadenceRule("launch-review", "Weekly launch review",
                 "The first six weeks of a controlled launch are reviewed weekly with the business owner, product "
                 "manager and an end-user representative to catch problems early.",
@@ -223,3 +228,70 @@ def reminded_roles(rule: CadenceRule | None, assigned: Collection[str], *, remin
         # The last reminder escalates to the business owner, who is asked to make sure it happens.
         roles.append(Role.BUSINESS_OWNER)
     return roles
+
+
+# --- Imports, overdue reviews and compliance (issue 14) ---------------------------------------------------
+
+BEFORE_STEWARD = "before Steward"  # the note on a review that fell due before the initiative was imported
+BEFORE_STEWARD_KEPT = 52  # at most this many per kind are recorded (a year of weekly reviews)
+OVERDUE_DAYS = 14  # a review still open this long after it fell due is escalated once
+ON_TIME_DAYS = 7  # completed within this many days of falling due (the last reminder) is on time
+COMPLIANCE_DAYS = 90  # compliance looks at the reviews that fell due this many days back
+
+
+def before_import(schedule: Schedule, cadence: Cadence, *, imported_at: datetime) -> list[Occurrence]:
+    """The occurrences of the current stage's rules that fell due before an import, oldest first.
+
+    Counted from the day the stage began (the launch date for launch reviews and checkpoints); at most
+    BEFORE_STEWARD_KEPT of each kind, the latest ones.
+    """
+    found: list[Occurrence] = []
+    for rule in cadence.rules:
+        occurred = occurrences(rule, schedule, cadence, after=schedule.stage_entered_at - timedelta(seconds=1),
+                               until=imported_at - timedelta(microseconds=1))
+        found.extend(occurred[-BEFORE_STEWARD_KEPT:])
+    return sorted(found)
+
+
+def overdue_since(due_at: datetime) -> datetime:
+    """When an open review becomes overdue (escalated, and shown as overdue)."""
+    return due_at + timedelta(days=OVERDUE_DAYS)
+
+
+def is_overdue(due_at: datetime, *, now: datetime) -> bool:
+    return now >= overdue_since(due_at)
+
+
+@dataclass(frozen=True)
+class Compliance:
+    """Reviews completed on time out of those that were due, over the last COMPLIANCE_DAYS."""
+
+    on_time: int
+    due: int
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.on_time / self.due) if self.due else None
+
+
+def compliance(reviews: Collection[tuple[datetime, ReviewStatus, datetime | None]], *, now: datetime) -> Compliance:
+    """Count (due_at, status, closed_at) rows: each review that fell due in the window and is owed counts as due.
+
+    A review is owed once its grace (ON_TIME_DAYS) ran out, or once completed. A review closed within
+    its grace without being completed (its stage ended) is not owed; one superseded or still open after
+    its grace is owed and not on time.
+    """
+    since = now - timedelta(days=COMPLIANCE_DAYS)
+    on_time = due = 0
+    for due_at, status, closed_at in reviews:
+        if not since <= due_at <= now:
+            continue
+        deadline = due_at + timedelta(days=ON_TIME_DAYS)
+        if status == ReviewStatus.COMPLETED:
+            due += 1
+            on_time += closed_at is not None and closed_at <= deadline
+        elif status in OPEN_REVIEW:
+            due += now > deadline
+        else:
+            due += closed_at is None or closed_at > deadline
+    return Compliance(on_time, due)

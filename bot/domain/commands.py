@@ -86,6 +86,14 @@ class ReviewDone:
 
 
 @dataclass(frozen=True)
+class ReviewAttest:
+    key: str
+    kind: str
+    day: date
+    evidence: str
+
+
+@dataclass(frozen=True)
 class IncidentDeclare:
     key: str
     severity: Severity
@@ -158,8 +166,8 @@ class DeviationLog:
 
 
 Command = (Help | InitiativeCreate | InitiativeList | InitiativeShow | RoleAssign | RoleUnassign | ReviewList
-           | ReviewDone | IncidentDeclare | IncidentAck | IncidentResolve | InitiativeAdvance | ReadinessSet
-           | GovernanceSet | SignOffCommand | KpiThresholdSet | KpiRecord | AuditShow | DeviationLog)
+           | ReviewDone | ReviewAttest | IncidentDeclare | IncidentAck | IncidentResolve | InitiativeAdvance
+           | ReadinessSet | GovernanceSet | SignOffCommand | KpiThresholdSet | KpiRecord | AuditShow | DeviationLog)
 
 
 def tokenize(text: str) -> list[str]:
@@ -400,6 +408,26 @@ def parse_review_done(tokens: list[str], usage: str) -> ReviewDone:
     return ReviewDone(number=number, notes=_free_text(tokens[1:], usage, what="note", limit=MAX_NOTES))
 
 
+def parse_review_attest(tokens: list[str], usage: str) -> ReviewAttest:
+    """`review attest <key> <kind> <YYYY-MM-DD> <evidence...>`: the flow checks the kind against the cadence."""
+    key = _key(tokens[0] if tokens else None, usage)
+    if len(tokens) < 2:
+        raise UsageError("The review kind is missing (e.g. `launch-review`).", usage=usage)
+    kind = tokens[1].lower()
+    if not re.fullmatch(r"[a-z0-9-]{1,40}", kind):
+        raise UsageError(f"`{_shown(tokens[1])}` is not a review kind (e.g. `launch-review`).", usage=usage)
+    if len(tokens) < 3:
+        raise UsageError("The date the review was held is missing; write YYYY-MM-DD.", usage=usage)
+    try:
+        day = date.fromisoformat(tokens[2])
+    except ValueError:
+        raise UsageError(f"`{_shown(tokens[2])}` is not a date; write YYYY-MM-DD.", usage=usage) from None
+    evidence = _free_text(tokens[3:], usage, what="evidence", limit=MAX_EVIDENCE)
+    if not evidence:
+        raise UsageError("Evidence is needed: say where the review's record is (minutes, a link).", usage=usage)
+    return ReviewAttest(key=key, kind=kind, day=day, evidence=evidence)
+
+
 def incident_number(token: str | None, usage: str) -> int:
     """Read an incident id as people see it (INC3); bare numbers are accepted too."""
     if token is None:
@@ -539,3 +567,201 @@ def parse_deviation(tokens: list[str], usage: str) -> DeviationLog:
     if not text:
         raise UsageError("Say what departed from expected behaviour, however minor.", usage=usage)
     return DeviationLog(key, text)
+
+
+# Cover for an absent role holder, and an incident's record (issue 15, points 3 and 4).
+MAX_COVER_REASON = 300
+
+
+@dataclass(frozen=True)
+class RoleCoverStart:
+    key: str
+    role: Role
+    user_id: str
+    until: date
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RoleCoverEnd:
+    key: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class IncidentShow:
+    number: int
+
+
+def parse_cover(tokens: list[str], usage: str) -> RoleCoverStart | RoleCoverEnd:
+    """`<key> <role> <@user> until=<YYYY-MM-DD> [reason...]`, or `<key> <role> end`."""
+    key = _key(tokens[0] if tokens else None, usage)
+    role = _role(tokens[1] if len(tokens) > 1 else None, usage)
+    if len(tokens) < 3:
+        raise UsageError("Say who covers (mention them, as in `@dana`) and `until=<YYYY-MM-DD>`, or `end`.",
+                         usage=usage)
+    if tokens[2].lower() == "end":
+        _no_more(tokens[3:], usage)
+        return RoleCoverEnd(key=key, role=role)
+    match = USER_MENTION.match(tokens[2])
+    if not match:
+        raise UsageError(f"`{_shown(tokens[2])}` is not a person: mention them, as in `@dana`.", usage=usage)
+    until, words = None, []
+    for token in tokens[3:]:
+        name, sep, value = token.partition("=")
+        if sep and name.lower() == "until":
+            if until is not None:
+                raise UsageError("`until=` is given twice.", usage=usage)
+            try:
+                until = date.fromisoformat(value)
+            except ValueError:
+                raise UsageError(f"`{_shown(value)}` is not a date; write YYYY-MM-DD.", usage=usage) from None
+        else:
+            words.append(token)
+    if until is None:
+        raise UsageError("Say until when: `until=<YYYY-MM-DD>`, the last day covered.", usage=usage)
+    reason = _free_text(words, usage, what="reason", limit=MAX_COVER_REASON)
+    return RoleCoverStart(key=key, role=role, user_id=match.group(1), until=until, reason=reason)
+
+
+def parse_incident_show(tokens: list[str], usage: str) -> IncidentShow:
+    number = incident_number(tokens[0] if tokens else None, usage)
+    _no_more(tokens[1:], usage)
+    return IncidentShow(number)
+
+
+# -- Monitors (issue 16): Prometheus KPI sources and pipeline heartbeats ------------------------------------------
+
+
+@dataclass(frozen=True)
+class KpiSourceSet:
+    key: str
+    kpi: str
+    query: str | None  # None: remove the source
+
+
+@dataclass(frozen=True)
+class HeartbeatCreate:
+    key: str
+    name: str
+    every_seconds: int
+    grace_seconds: int
+
+
+@dataclass(frozen=True)
+class HeartbeatList:
+    key: str
+
+
+@dataclass(frozen=True)
+class HeartbeatDelete:
+    key: str
+    name: str
+
+
+def parse_kpi_source(tokens: list[str], usage: str) -> KpiSourceSet:
+    from bot.domain.alerts import MAX_QUERY
+
+    key = _key(tokens[0] if tokens else None, usage)
+    if len(tokens) < 2:
+        raise UsageError("The KPI is missing.", usage=usage)
+    kpi = kpi_named(tokens[1])
+    if kpi is None:
+        raise UsageError(f"`{_shown(tokens[1])}` is not a KPI. KPIs: " + ", ".join(f"`{k}`" for k in KPIS) + ".",
+                         usage=usage)
+    kind = tokens[2].lower() if len(tokens) > 2 else None
+    if kind == "none":
+        _no_more(tokens[3:], usage)
+        return KpiSourceSet(key, kpi.name, None)
+    if kind != "prometheus":
+        raise UsageError("Say `prometheus <PromQL query>` or `none`.", usage=usage)
+    query = checked_text(_joined(tokens[3:]), usage, what="query", limit=MAX_QUERY)
+    if not query:
+        raise UsageError("The PromQL query is missing.", usage=usage)
+    return KpiSourceSet(key, kpi.name, query)
+
+
+def _heartbeat_name(token: str | None, usage: str) -> str:
+    from bot.domain.alerts import HEARTBEAT_NAME
+
+    if token is None:
+        raise UsageError("The heartbeat's name is missing.", usage=usage)
+    if not HEARTBEAT_NAME.match(token):
+        raise UsageError(f"`{_shown(token)}` is not a heartbeat name: use up to 40 lowercase letters, digits, "
+                         "dots, dashes or underscores (for example `nightly-etl`).", usage=usage)
+    return token
+
+
+def parse_heartbeat_create(tokens: list[str], usage: str) -> HeartbeatCreate:
+    from bot.domain.alerts import MAX_EVERY, MIN_EVERY, default_grace, parse_duration
+
+    key = _key(tokens[0] if tokens else None, usage)
+    name = _heartbeat_name(tokens[1] if len(tokens) > 1 else None, usage)
+    options: dict[str, str] = {}
+    for token in tokens[2:]:
+        option, sep, value = token.partition("=")
+        if not sep or option.lower() not in ("every", "grace"):
+            raise UsageError(f"Unexpected `{_shown(token)}`: say `every=<duration>` and optionally "
+                             "`grace=<duration>`.", usage=usage)
+        if option.lower() in options:
+            raise UsageError(f"`{option.lower()}=` is given twice.", usage=usage)
+        options[option.lower()] = value
+    if "every" not in options:
+        raise UsageError("Say how often the pipeline pings: `every=<duration>` such as `every=1h`.", usage=usage)
+    durations = {}
+    for option, value in options.items():
+        duration = parse_duration(value)
+        if duration is None:
+            raise UsageError(f"`{_shown(value)}` is not a duration: use a number and s, m, h or d "
+                             "(for example `30m`, `1h`, `1d`).", usage=usage)
+        durations[option] = duration
+    every = durations["every"]
+    if not MIN_EVERY <= every <= MAX_EVERY:
+        raise UsageError("`every=` must be between 1 minute and 31 days.", usage=usage)
+    grace = durations.get("grace", default_grace(every))
+    if grace > every * 10 or grace.total_seconds() < 0:
+        raise UsageError("`grace=` must be at most ten periods.", usage=usage)
+    return HeartbeatCreate(key, name, int(every.total_seconds()), int(grace.total_seconds()))
+
+
+def parse_heartbeat_list(tokens: list[str], usage: str) -> HeartbeatList:
+    key = _key(tokens[0] if tokens else None, usage)
+    _no_more(tokens[1:], usage)
+    return HeartbeatList(key)
+
+
+def parse_heartbeat_delete(tokens: list[str], usage: str) -> HeartbeatDelete:
+    key = _key(tokens[0] if tokens else None, usage)
+    name = _heartbeat_name(tokens[1] if len(tokens) > 1 else None, usage)
+    _no_more(tokens[2:], usage)
+    return HeartbeatDelete(key, name)
+
+
+# Reviews that record answers, and the business value committed (issue 17, points 6 and 7).
+
+
+@dataclass(frozen=True)
+class ReviewShow:
+    number: int
+
+
+@dataclass(frozen=True)
+class ValueCommit:
+    key: str
+    commitment: str
+
+
+def parse_review_show(tokens: list[str], usage: str) -> ReviewShow:
+    if len(tokens) > 1:
+        raise UsageError("`review show` takes one review id, like `R12`.", usage=usage)
+    return ReviewShow(review_number(tokens[0] if tokens else None, usage))
+
+
+def parse_value(tokens: list[str], usage: str) -> ValueCommit:
+    """`value <key> <committed value and target...>`: what the initiative commits to deliver, with a target."""
+    key = _key(tokens[0] if tokens else None, usage)
+    text = _free_text(tokens[1:], usage, what="commitment", limit=MAX_EVIDENCE)
+    if not text or len(text) < 10:
+        raise UsageError("Say the business value committed to and its target, e.g. `cut invoice handling time "
+                         "by 30% within 6 months`.", usage=usage)
+    return ValueCommit(key, text)

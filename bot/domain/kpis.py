@@ -67,20 +67,50 @@ def kpi_named(name: str) -> Kpi | None:
 
 @dataclass(frozen=True)
 class KpiStanding:
+    """One KPI's latest value against its threshold in force, with when it was measured and whether it is stale."""
+
     kpi: Kpi
     threshold: float | None
     value: float | None
+    measured_at: datetime | None = None
+    age: timedelta | None = None  # how old the value was when the standing was taken
+    stale: bool = False  # older than the freshness window: shown with its date, and counts as missing
 
     @property
     def within(self) -> bool | None:
+        """Within its threshold; None when the threshold or a fresh value is missing (a stale value is missing)."""
+        if self.threshold is None or self.value is None or self.stale:
+            return None
+        return self.kpi.within(self.value, self.threshold)
+
+    @property
+    def was_within(self) -> bool | None:
+        """Where the value stood when it was measured, stale or not (None without a value or a threshold)."""
         if self.threshold is None or self.value is None:
             return None
         return self.kpi.within(self.value, self.threshold)
 
 
-def standings(thresholds: dict[str, float], values: dict[str, float]) -> list[KpiStanding]:
-    """Each KPI's latest value against its threshold in force (None where either is missing)."""
-    return [KpiStanding(kpi, thresholds.get(name), values.get(name)) for name, kpi in KPIS.items()]
+def is_stale(measured_at: datetime, *, now: datetime, freshness: timedelta) -> bool:
+    """Whether a value is older than the freshness window: history, no longer evidence of today."""
+    return now - measured_at > freshness
+
+
+def standings(thresholds: dict[str, float], values: dict[str, float], *,
+              measured_at: dict[str, datetime] | None = None, now: datetime | None = None,
+              freshness: timedelta | None = None) -> list[KpiStanding]:
+    """Each KPI's latest value against its threshold in force (None where either is missing).
+
+    Given when each value was measured, `now` and the freshness window, a value older than the window is stale.
+    """
+    measured_at = measured_at or {}
+    rows = []
+    for name, kpi in KPIS.items():
+        at = measured_at.get(name)
+        age = now - at if at is not None and now is not None else None
+        stale = age is not None and freshness is not None and age > freshness
+        rows.append(KpiStanding(kpi, thresholds.get(name), values.get(name), at, age, stale))
+    return rows
 
 
 def all_within(rows: list[KpiStanding]) -> bool:
@@ -91,7 +121,8 @@ def all_within(rows: list[KpiStanding]) -> bool:
 class KpiPolicy:
     breach_severity: str = "sev3"
     silence_days: int = 7
-    freshness_days: int = 14  # a value older than this is history: recorded, never paged on
+    freshness_days: int = 14  # a value older than this is stale (never within) and history (never paged on)
+    scope_pairing_days: int = 14  # the two scope-expansion approvals count only within this of each other
 
 
 class BreachAction(StrEnum):

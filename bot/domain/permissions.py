@@ -1,5 +1,8 @@
 """Who may do what to an initiative, as plain functions over ids and role maps."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from bot.domain.vocabulary import Role
 
 
@@ -21,3 +24,31 @@ def may_edit_records(user_id: str, admins: frozenset[str], roles: dict[str, str]
 def roles_held(user_id: str, roles: dict[str, str]) -> list[Role]:
     """The roles a person holds on an initiative, in the order of its role map."""
     return [Role(role) for role, holder in roles.items() if holder == user_id]
+
+
+@dataclass(frozen=True)
+class Acting:
+    """The role under which a person acts; `for_vacant` when an admin acts for a role nobody holds."""
+
+    role: Role
+    for_vacant: bool = False
+
+
+def acting_role(user_id: str, admins: frozenset[str], roles: dict[str, str],
+                allowed: Sequence[Role]) -> Acting | None:
+    """The role under which a person may do what `allowed` roles do, or None.
+
+    A holder of an allowed role acts as that role. Otherwise a Steward admin may act for the first
+    allowed role that is vacant, so a vacancy never freezes a review or a sign-off; the record, the
+    message and the audit say so. Separation of duties is the caller's rule: acting for a role makes
+    the admin that person (one person never gives both scope-expansion approvals, acting or not).
+    """
+    held = roles_held(user_id, roles)
+    mine = next((role for role in allowed if role in held), None)
+    if mine is not None:
+        return Acting(mine)
+    if is_admin(user_id, admins):
+        vacant = next((role for role in allowed if role not in roles), None)
+        if vacant is not None:
+            return Acting(vacant, for_vacant=True)
+    return None

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.domain.escalation import Severity
+from bot.domain.evidence import Approval, ScopeOutcome, Stability, scope_outcome
 from bot.domain.gates import SCOPE_EXPANSION_DAYS
-from bot.domain.kpis import KPIS, KpiStanding, all_within
+from bot.domain.kpis import KPIS, KpiStanding
 from bot.domain.vocabulary import Role
 from states import IncidentStatus, Stage
 
@@ -26,6 +29,7 @@ class SubjectKind(StrEnum):
     RETRAINING = "retraining"
     POSTMORTEM = "postmortem"
     SCOPE_EXPANSION = "scope-expansion"
+    ROLLOUT = "rollout"  # G (issue 17): rollout:<percent>, the business owner approves a rollout share
 
 
 @dataclass(frozen=True)
@@ -38,12 +42,15 @@ class Subject:
             return f"{self.kind.value}:R{self.number}"
         if self.kind is SubjectKind.POSTMORTEM:
             return f"{self.kind.value}:INC{self.number}"
+        if self.kind is SubjectKind.ROLLOUT:
+            return f"{self.kind.value}:{self.number}"
         return self.kind.value
 
 
 _REFERENCED = re.compile(r"^(review|retraining):r?(\d{1,9})$|^(postmortem):(?:inc)?(\d{1,9})$", re.IGNORECASE)
 SUBJECT_FORMS = ("stage-exit", "baseline", "governance", "review:R<n>", "retraining:R<n>", "postmortem:INC<n>",
-                 "scope-expansion")
+                 "scope-expansion", "rollout:<percent>")
+_ROLLOUT = re.compile(r"^rollout:(\d{1,3})%?$", re.IGNORECASE)  # G (issue 17)
 
 
 def parse_subject(text: str) -> Subject | None:
@@ -51,6 +58,9 @@ def parse_subject(text: str) -> Subject | None:
     for kind in (SubjectKind.STAGE_EXIT, SubjectKind.BASELINE, SubjectKind.GOVERNANCE, SubjectKind.SCOPE_EXPANSION):
         if word == kind.value:
             return Subject(kind)
+    rollout = _ROLLOUT.match(word)
+    if rollout is not None:
+        return Subject(SubjectKind.ROLLOUT, int(rollout.group(1))) if 1 <= int(rollout.group(1)) <= 100 else None
     match = _REFERENCED.match(word)
     if match is None:
         return None
@@ -61,7 +71,7 @@ def parse_subject(text: str) -> Subject | None:
 
 # Subjects only the business owner signs; scope expansion needs the sponsor too.
 OWNER_ONLY = {SubjectKind.STAGE_EXIT, SubjectKind.BASELINE, SubjectKind.GOVERNANCE, SubjectKind.RETRAINING,
-              SubjectKind.POSTMORTEM}
+              SubjectKind.POSTMORTEM, SubjectKind.ROLLOUT}
 SCOPE_SIGNERS = (Role.BUSINESS_OWNER, Role.EXECUTIVE_SPONSOR)
 
 
@@ -85,25 +95,23 @@ class PriorSignoff:
     signer: str
     role: Role
     decision: Decision
+    at: datetime | None = None
+    counts_as: frozenset[str] = frozenset()  # D: the holders the signer was covering (separation of duties)
 
 
-def scope_expansion_outcome(signoffs: list[PriorSignoff]) -> tuple[bool, list[Role]]:
-    """Whether scope expansion is approved by both roles, by two different people; and who is still needed.
+def scope_expansion_outcome(signoffs: Sequence[PriorSignoff], *, holds_from: datetime | None,
+                            pairing: timedelta) -> ScopeOutcome:
+    """Whether scope expansion is approved by both roles, by two different people; who is still needed; and
+    which approvals on record no longer count.
 
-    Only the latest sign-off of each role counts (a later one supersedes an earlier one), and one
-    person holding both roles cannot approve for both: no one approves their own request.
+    Only the latest sign-off of each role counts (a later one supersedes an earlier one); one person holding
+    both roles (or acting for one) cannot approve for both; both approvals must fall after stable operations
+    first held (`holds_from`: a break between the two voids the first) and within `pairing` of each other.
     """
-    latest: dict[Role, PriorSignoff] = {}
-    for signoff in signoffs:
-        latest[signoff.role] = signoff
-    approved = {role: s for role, s in latest.items() if s.decision is Decision.APPROVE}
-    missing = [role for role in SCOPE_SIGNERS if role not in approved]
-    if not missing:
-        people = {s.signer for s in approved.values()}
-        if len(people) < 2:
-            return False, [Role.EXECUTIVE_SPONSOR]
-        return True, []
-    return False, missing
+    approvals = [Approval(s.signer, s.role.value, s.decision is Decision.APPROVE, s.at, s.counts_as)
+                 for s in signoffs if s.at is not None]
+    return scope_outcome(approvals, roles=[role.value for role in SCOPE_SIGNERS], holds_from=holds_from,
+                         pairing=pairing)
 
 
 RETRAINING_REVIEW = "quarterly-retraining-assessment"
@@ -126,8 +134,11 @@ class SignoffFacts:
     incident_status: IncidentStatus | None = None
     proposed_thresholds: tuple[str, ...] = ()  # the KPIs with a proposed threshold
     governance_missing: tuple[str, ...] = ()  # governance items still missing
-    standings: tuple[KpiStanding, ...] = ()  # each KPI's latest value against its threshold in force
+    standings: tuple[KpiStanding, ...] = ()  # each KPI's latest value against its threshold in force (fresh or not)
     prior_scope: tuple[PriorSignoff, ...] = ()  # earlier scope-expansion sign-offs of the initiative
+    counts_as: frozenset[str] = frozenset()  # D: the holders the signer covers now (they count as them)
+    stability: Stability | None = None  # scope expansion: the period of stable operations ending now
+    exit_unmet: tuple[str, ...] = ()  # stage exit: the other exit criteria that do not hold
 
 
 class Reason(StrEnum):
@@ -141,7 +152,8 @@ class Reason(StrEnum):
     THRESHOLDS_MISSING = "thresholds-missing"
     GOVERNANCE_INCOMPLETE = "governance-incomplete"
     TOO_EARLY_FOR_SCOPE = "too-early-for-scope"
-    KPIS_NOT_WITHIN = "kpis-not-within"
+    NOT_STABLE = "not-stable"  # scope expansion: the period of stable operations was broken (facts.stability)
+    EXIT_CRITERIA_UNMET = "exit-criteria-unmet"  # a stage exit is approved only while every other criterion holds
     SAME_PERSON = "same-person"  # one person approving scope expansion under both roles
 
     @property
@@ -172,6 +184,8 @@ def check(facts: SignoffFacts) -> Refusal | Role:
         return Refusal(Reason.NOT_A_SIGNER, roles=signing_roles(facts.subject, facts.completers))
     if kind is SubjectKind.STAGE_EXIT and facts.stage is Stage.RETIRED:
         return Refusal(Reason.RETIRED)
+    if kind is SubjectKind.STAGE_EXIT and approve and facts.exit_unmet:
+        return Refusal(Reason.EXIT_CRITERIA_UNMET, facts.exit_unmet)
     if kind is SubjectKind.BASELINE and approve:
         missing = tuple(name for name in KPIS if name not in facts.proposed_thresholds)
         if missing:
@@ -181,9 +195,14 @@ def check(facts: SignoffFacts) -> Refusal | Role:
     if kind is SubjectKind.SCOPE_EXPANSION:
         if facts.stage is not Stage.OPERATIONS or facts.days_in_stage < SCOPE_EXPANSION_DAYS:
             return Refusal(Reason.TOO_EARLY_FOR_SCOPE)
-        if approve and not all_within(list(facts.standings)):
-            return Refusal(Reason.KPIS_NOT_WITHIN, tuple(s.kpi.name for s in facts.standings if s.within is not True))
-        if any(p.signer == facts.signer and p.role is not role and p.decision is Decision.APPROVE
-               for p in facts.prior_scope):
+        if approve and (facts.stability is None or not facts.stability.holds):
+            return Refusal(Reason.NOT_STABLE)
+        # One person never gives both approvals, whichever role they hold or act for: the other role's standing
+        # approval (its latest sign-off) must come from someone else.
+        other = {p.role: p for p in facts.prior_scope if p.role is not role}
+        # D: a person covering a role counts as its holder (bot.domain.cover): no way around this rule either.
+        signer = {facts.signer, *facts.counts_as}
+        if approve and any(signer & {p.signer, *p.counts_as} and p.decision is Decision.APPROVE
+                           for p in other.values()):
             return Refusal(Reason.SAME_PERSON)
     return role

@@ -13,11 +13,13 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.commands import IncidentAck, ReviewDone
+from bot.domain.commands import IncidentAck
 from bot.listeners.people import actor_from
-from bot.services import incidents, notify, reviews, runner
+from bot.services import comms, incidents, notify, reviews, runner
 from bot.services.context import Actor, Services
+from bot.services.home import queue_home
 from bot.slack_port import classify
+from messages import comms as comms_messages
 from messages import errors as error_messages
 from messages import signoffs as signoff_messages
 from messages.codec import (
@@ -37,20 +39,26 @@ from messages.render import Message
 log = logging.getLogger(__name__)
 
 
-def complete_review(ack: Ack, body: dict, action: dict, services: Services) -> None:
-    """Mark done on a review prompt, as `/steward review done R<n>`."""
+def complete_review(ack: Ack, body: dict, action: dict, client: WebClient, services: Services) -> None:
+    """Mark done on a review prompt: open the form with the review kind's questions (issue 17); the submission
+    completes it (bot.listeners.views). `/steward review done R<n> [notes]` stays for a quick note."""
     ack()
     actor = actor_from(body)
-    _answer(body, services, actor, lambda: reviews.complete(
-        services, actor, ReviewDone(ReviewButton.decode(action.get("value")).number)))
+    outcome = runner.run(services, actor, lambda: reviews.answers_form(
+        services, actor, ReviewButton.decode(action.get("value")).number))
+    _open(client, body, services, actor, outcome)
 
 
 def acknowledge_incident(ack: Ack, body: dict, action: dict, services: Services) -> None:
-    """Acknowledge on an incident, as `/steward incident ack INC<n>`."""
+    """Acknowledge on an incident (its root, a direct page, the Home tab), as `/steward incident ack INC<n>`."""
     ack()
     actor = actor_from(body)
     _answer(body, services, actor, lambda: incidents.acknowledge(
         services, actor, IncidentAck(IncidentButton.decode(action.get("value")).number)))
+    if (body.get("container") or {}).get("type") == "view":
+        # Clicked on the Home tab's open pages: it has no reply URL; the refreshed tab shows the outcome.
+        queue_home(services, team_id=actor.team_id, user_id=actor.user_id,
+                   opened=f"ack:{action.get('action_ts') or actor.now.timestamp()}", now=actor.now)
 
 
 def escalate_incident(ack: Ack, body: dict, action: dict, services: Services) -> None:
@@ -90,6 +98,18 @@ def open_signoff_form(ack: Ack, body: dict, action: dict, client: WebClient, ser
     _open(client, body, services, actor, runner.run(services, actor, form))
 
 
+def open_comms_form(ack: Ack, body: dict, action: dict, client: WebClient, services: Services) -> None:
+    """G (issue 17): Done… on a task of the launch communication plan opens the form asking for its evidence."""
+    ack()
+    actor = actor_from(body)
+
+    def form() -> dict:
+        button = comms_messages.CommsButton.decode(action.get("value"))
+        return comms.open_form(services, actor, button.key, button.task)
+
+    _open(client, body, services, actor, runner.run(services, actor, form))
+
+
 def _open(client: WebClient, body: dict, services: Services, actor: Actor, outcome: runner.Outcome) -> None:
     reply_url = body.get("response_url")
     if not outcome.ok:
@@ -111,3 +131,4 @@ def register(app: App) -> None:
     app.action(INCIDENT_ESCALATE)(escalate_incident)
     app.action(INCIDENT_RESOLVE)(open_resolve_form)
     app.action(SIGNOFF_OPEN)(open_signoff_form)
+    app.action(comms_messages.COMMS_OPEN)(open_comms_form)  # G (issue 17)

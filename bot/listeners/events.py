@@ -13,7 +13,7 @@ import logging
 from slack_bolt import App, BoltContext
 
 from bot import clock
-from bot.services import channels
+from bot.services import channels, timeline
 from bot.services.context import Services
 from bot.services.home import queue_home
 from states import ChannelState
@@ -70,6 +70,14 @@ def unarchived(event: dict, body: dict, services: Services) -> None:
                       now=clock.now())
 
 
+def message(event: dict, body: dict, context: BoltContext, services: Services) -> None:
+    """A message in a channel Steward is in: a reply in an incident's thread goes on its timeline."""
+    if not event.get("thread_ts") and event.get("subtype") not in ("message_changed", "message_deleted"):
+        return  # most messages: nothing to look up
+    timeline.record_message(services, team_id=_team(body, event), event=event, bot_user_id=context.bot_user_id,
+                            now=clock.now())
+
+
 def register(app: App) -> None:
     app.event("app_home_opened")(publish_home)
     app.event("member_left_channel")(member_left)
@@ -82,3 +90,4 @@ def register(app: App) -> None:
     app.event("group_deleted")(deleted)
     app.event("channel_unarchive")(unarchived)
     app.event("group_unarchive")(unarchived)
+    app.event("message")(message)

@@ -2,7 +2,8 @@
 
 A global middleware, after Bolt has checked the signature, claims the request's id (see
 `bot.services.replay`); a replay gets the first answer of a slash command (or "already handled"), and an empty
-200 for a button, a form or an event, without running any listener. The app's `dispatch` is wrapped so that,
+200 for a button, a form or an event, without running any listener. A command that only reads (`dispatch.READS_ONLY`)
+claims nothing: delivered again it is answered again, and costs no write. The app's `dispatch` is wrapped so that,
 once a listener has answered, the answer is kept for a command's replays.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from slack_bolt import App, BoltRequest, BoltResponse
 
 from bot import clock
+from bot.services import dispatch as dispatch_table
 from bot.services import replay
 from bot.services.context import Services
 from messages import replays as replay_messages
@@ -47,6 +49,10 @@ def request_key(body: dict) -> tuple[str, str] | None:
             state = json.dumps(view.get("state") or {}, sort_keys=True, separators=(",", ":"))
             key = f"view:{view['id']}:{view['hash']}:{hashlib.sha256(state.encode()).hexdigest()[:16]}"
     elif kind == "event_callback" and body.get("event_id"):
+        event = body.get("event") if isinstance(body.get("event"), dict) else {}
+        if (event.get("type") == "message" and not event.get("thread_ts")
+                and event.get("subtype") not in ("message_changed", "message_deleted")):
+            return None  # D: a channel message outside any thread never acts (bot.listeners.events.message)
         key = f"event:{body['event_id']}"
     if key is None:
         return None
@@ -71,8 +77,8 @@ def install(app: App, services: Services) -> None:
 
     def replay_guard(req: BoltRequest, next_: Callable[[], None]) -> BoltResponse | None:
         found = request_key(req.body)
-        if found is None:
-            return next_()
+        if found is None or (req.body.get("command") and dispatch_table.only_reads(req.body.get("text") or "")):
+            return next_()  # never acts (a read-only command is simply answered again): nothing to claim
         team_id, key = found
         earlier = replay.claim(services, team_id=team_id, key=key, now=clock.now())
         if earlier is None:

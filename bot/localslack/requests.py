@@ -20,6 +20,16 @@ def _unique(prefix: str) -> str:
     return f"{prefix}{time.time_ns()}.{next(_serial)}"
 
 
+# The real wall clock, held in a closure out of freezegun's reach: a trigger_id carries the moment it was
+# issued, so the local Slack can refuse it 3 seconds later as Slack does (expired_trigger_id).
+_REAL_NS = (lambda time_ns: (lambda: time_ns()))(time.time_ns)
+
+
+def trigger_id() -> str:
+    """A click's trigger_id: unique, and dated with the real time it was issued (see LocalSlack views.open)."""
+    return f"trigger-{_REAL_NS()}.{next(_serial)}"
+
+
 @dataclass
 class BotResponse:
     status: int
@@ -77,7 +87,7 @@ class SlackSender:
             "token": "legacy-verification-token", "team_id": team_id or self.team_id, "team_domain": "local",
             "channel_id": channel, "channel_name": channel.lower(), "user_id": user, "user_name": user.lower(),
             "command": "/steward", "text": text, "api_app_id": "ASTEWARD", "is_enterprise_install": "false",
-            "response_url": self._response_url(), "trigger_id": _unique("trigger-"),
+            "response_url": self._response_url(), "trigger_id": trigger_id(),
         }
         return self.post(urlencode(form), content_type="application/x-www-form-urlencoded", **options)
 
@@ -95,7 +105,7 @@ class SlackSender:
             "team": {"id": team_id or self.team_id, "domain": "local"},
             "channel": {"id": channel, "name": channel.lower()}, "container": {"type": "message",
             "message_ts": (message or {}).get("ts"), "channel_id": channel, "is_ephemeral": False},
-            "message": message or {}, "trigger_id": _unique("trigger-"),
+            "message": message or {}, "trigger_id": trigger_id(),
             "response_url": self._response_url(),
             "actions": [{"type": "button", "action_id": action_id, "block_id": block_id, "value": value,
                          "action_ts": f"{int(time.time())}.{next(_serial):06d}"}],
@@ -113,7 +123,7 @@ class SlackSender:
             "view": {"id": view_id or f"V{opened[:10].upper()}", "hash": opened[10:30], "type": "modal",
                      "callback_id": callback_id,
                      "private_metadata": private_metadata, "state": {"values": values}},
-            "trigger_id": _unique("trigger-"),
+            "trigger_id": trigger_id(),
         }
         return self.interaction(payload, **options)
 

@@ -10,6 +10,7 @@ import base64
 import itertools
 import json
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -55,6 +56,73 @@ NON_MARKETPLACE_HISTORY = {"per_minute": 1, "max_limit": 15}
 # The real monotonic clock, held in a closure: freezegun replaces module attributes that *are*
 # time.monotonic (and a call to time.monotonic() made under a freeze), never this wrapper.
 _REAL_CLOCK = (lambda monotonic: (lambda: monotonic()))(time.monotonic)
+# The real wall clock likewise: a trigger_id carries the real time of its click (bot.localslack.requests).
+_REAL_NS = (lambda time_ns: (lambda: time_ns()))(time.time_ns)
+_TRIGGER = re.compile(r"^trigger-(\d{10,20})\.\d+$")
+
+
+def _plain_text(node, where: str, limit: int, problems: list[str], *, required: bool = True) -> None:
+    if node is None:
+        if required:
+            problems.append(f"[ERROR] missing required field: {where}")
+        return
+    if not isinstance(node, dict) or node.get("type") != "plain_text" or not isinstance(node.get("text"), str):
+        problems.append(f"[ERROR] must be a plain_text object [json-pointer:/view/{where}]")
+        return
+    if not node["text"]:
+        problems.append(f"[ERROR] must be at least 1 character [json-pointer:/view/{where}/text]")
+    if len(node["text"]) > limit:
+        problems.append(f"[ERROR] must be less than {limit + 1} characters [json-pointer:/view/{where}/text]")
+
+
+def view_problems(view) -> list[str]:
+    """What Slack's view validation says of a modal (Block Kit's documented limits), as its `messages`."""
+    if not isinstance(view, dict):
+        return ["[ERROR] missing required field: view"]
+    problems: list[str] = []
+    if view.get("type") != "modal":
+        problems.append("[ERROR] must be modal [json-pointer:/view/type]")
+    _plain_text(view.get("title"), "title", 24, problems)
+    _plain_text(view.get("submit"), "submit", 24, problems, required=False)
+    _plain_text(view.get("close"), "close", 24, problems, required=False)
+    if len(str(view.get("callback_id") or "")) > 255:
+        problems.append("[ERROR] must be less than 256 characters [json-pointer:/view/callback_id]")
+    if len(str(view.get("private_metadata") or "")) > 3000:
+        problems.append("[ERROR] must be less than 3001 characters [json-pointer:/view/private_metadata]")
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list):
+        return [*problems, "[ERROR] missing required field: blocks [json-pointer:/view/blocks]"]
+    if len(blocks) > 100:
+        problems.append("[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]")
+    seen: set[str] = set()
+    for index, block in enumerate(blocks):
+        where = f"blocks/{index}"
+        block_id = str((block or {}).get("block_id") or "")
+        if len(block_id) > 255:
+            problems.append(f"[ERROR] must be less than 256 characters [json-pointer:/view/{where}/block_id]")
+        if block_id and block_id in seen:
+            problems.append(f"[ERROR] duplicate block_id [json-pointer:/view/{where}/block_id]")
+        seen.add(block_id)
+        if (block or {}).get("type") != "input":
+            continue
+        if view.get("submit") is None:
+            problems.append("[ERROR] must provide a submit property when using input blocks "
+                            "[json-pointer:/view/submit]")
+        _plain_text(block.get("label"), f"{where}/label", 2000, problems)
+        _plain_text(block.get("hint"), f"{where}/hint", 2000, problems, required=False)
+        element = block.get("element") or {}
+        if element.get("type") == "plain_text_input" and int(element.get("max_length") or 0) > 3000:
+            problems.append(f"[ERROR] must be at most 3000 [json-pointer:/view/{where}/element/max_length]")
+        options = element.get("options")
+        if options is not None:
+            if not 1 <= len(options) <= 100:
+                problems.append(f"[ERROR] must have 1 to 100 options [json-pointer:/view/{where}/element/options]")
+            for n, option in enumerate(options):
+                _plain_text((option or {}).get("text"), f"{where}/element/options/{n}/text", 75, problems)
+                if len(str((option or {}).get("value") or "")) > 150:
+                    problems.append(f"[ERROR] must be less than 151 characters "
+                                    f"[json-pointer:/view/{where}/element/options/{n}/value]")
+    return problems
 
 
 class RateLimits:
@@ -138,10 +206,14 @@ class LocalSlack:
         self.state = SlackState()
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
+        self.scopes: set[str] | None = None  # the bot token's scopes; None: every scope a method needs
+        self.disabled_users: set[str] = set()  # deactivated accounts (conversations.open: user_disabled)
         self.lock = threading.RLock()
         self._changed = threading.Condition(self.lock)  # notified after every call, so tests wait without polling
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
+        self.trigger_ttl = 3.0  # seconds a click's trigger_id can be exchanged for a modal (views.open)
+        self._exchanged: set[str] = set()
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -293,6 +365,38 @@ class LocalSlack:
             return dm
         return channel
 
+    def _api_conversations_open(self, args):
+        """Open (or resume) the app's direct message with one person, as Slack's reference describes: `users`
+        (comma-separated; one user makes a 1:1 DM) or `channel` (an existing D…), scope im:write."""
+        if self.scopes is not None and "im:write" not in self.scopes:
+            return {"ok": False, "error": "missing_scope", "needed": "im:write",
+                    "provided": ",".join(sorted(self.scopes))}
+        channel = args.get("channel")
+        if channel:
+            info = self.state.channels.get(channel)
+            if info is None:
+                return {"ok": False, "error": "channel_not_found"}
+            if not info.get("is_im"):
+                return {"ok": False, "error": "method_not_supported_for_channel_type"}
+            return {"ok": True, "no_op": True, "already_open": True, "channel": {"id": channel}}
+        users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        if len(users) > 8:
+            return {"ok": False, "error": "too_many_users"}
+        if any(u[:1] not in ("U", "W") for u in users):
+            return {"ok": False, "error": "user_not_found"}
+        if users[0] in self.disabled_users:
+            return {"ok": False, "error": "user_disabled"}
+        if len(users) > 1:
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}  # mpims: not served here
+        existed = "D" + users[0][1:] in self.state.channels
+        dm = self._dm_channel(users[0])
+        answer = {"ok": True, "channel": {"id": dm}}
+        if existed:
+            answer.update(no_op=True, already_open=True)
+        return answer
+
     def _api_auth_test(self, args):
         return {"ok": True, "url": "http://localhost/", "team": "Local", "user": "steward",
                 "team_id": self.state.team_id, "user_id": self.state.bot_user_id, "bot_id": "BSTEWARD"}
@@ -367,6 +471,8 @@ class LocalSlack:
         error = self._channel_error(channel, membership=True)
         if error:
             return {"ok": False, "error": error}
+        if missing := self._history_scope_missing(channel):
+            return missing
         top = [m for m in self.state.messages[channel] if "thread_ts" not in m or m["thread_ts"] == m["ts"]]
         return _page(list(reversed(top)), args, max_limit=self._history_max())  # newest first, as Slack returns history
 
@@ -375,10 +481,23 @@ class LocalSlack:
         error = self._channel_error(channel, membership=True)
         if error:
             return {"ok": False, "error": error}
+        if missing := self._history_scope_missing(channel):
+            return missing
         thread = [m for m in self.state.messages[channel] if m["ts"] == ts or m.get("thread_ts") == ts]
         if not thread:
             return {"ok": False, "error": "thread_not_found"}
         return _page(thread, args, max_limit=self._history_max())  # oldest first: the parent, then its replies
+
+    def _history_scope_missing(self, channel: str) -> dict | None:
+        """Reading history needs the scope of the channel's type: channels:, groups: or im:history."""
+        if self.scopes is None:
+            return None
+        info = self.state.channels[channel]
+        needed = ("im:history" if info.get("is_im") else
+                  "groups:history" if info.get("is_private") else "channels:history")
+        if needed in self.scopes:
+            return None
+        return {"ok": False, "error": "missing_scope", "needed": needed, "provided": ",".join(sorted(self.scopes))}
 
     def _history_max(self) -> int:
         return NON_MARKETPLACE_HISTORY["max_limit"] if self.limits.history_limited else MAX_PAGE
@@ -388,14 +507,37 @@ class LocalSlack:
         return {"ok": True, "user": {"id": user, "name": user.lower(), "tz": "UTC", "real_name": user}}
 
     def _api_views_open(self, args):
-        view = _as_json(args.get("view")) or {}
-        record = {"id": f"V{next(self._ids):08d}", "trigger_id": args.get("trigger_id"), "view": view,
-                  "kind": "modal"}
+        """Open a modal by exchanging a click's trigger_id, as Slack does: once only (`exchanged_trigger_id`),
+        within 3 seconds of the click (`expired_trigger_id`), one Slack issued (`invalid_trigger_id`), and a view
+        within Slack's limits (`invalid_arguments` naming the field)."""
+        trigger = str(args.get("trigger_id") or "")
+        if not trigger:
+            return {"ok": False, "error": "invalid_arguments",
+                    "response_metadata": {"messages": ["[ERROR] missing required field: trigger_id"]}}
+        match = _TRIGGER.match(trigger)
+        if match is None:
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if trigger in self._exchanged:
+            return {"ok": False, "error": "exchanged_trigger_id"}
+        if (_REAL_NS() - int(match.group(1))) / 1e9 > self.trigger_ttl:
+            return {"ok": False, "error": "expired_trigger_id"}
+        view = _as_json(args.get("view"))
+        problems = view_problems(view)
+        if problems:
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": problems}}
+        self._exchanged.add(trigger)
+        record = {"id": f"V{next(self._ids):08d}", "trigger_id": trigger, "view": view, "kind": "modal"}
         self.state.views.append(record)
-        return {"ok": True, "view": {"id": record["id"], **view}}
+        return {"ok": True, "view": {"id": record["id"], "team_id": self.state.team_id, **view}}
 
     def _api_views_update(self, args):
-        return self._api_views_open(args)
+        view = _as_json(args.get("view"))
+        problems = view_problems(view)
+        if problems:
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": problems}}
+        record = {"id": args.get("view_id") or f"V{next(self._ids):08d}", "view": view, "kind": "modal"}
+        self.state.views.append(record)
+        return {"ok": True, "view": {"id": record["id"], **view}}
 
     def _api_views_publish(self, args):
         view = _as_json(args.get("view")) or {}

@@ -9,8 +9,10 @@ from sqlmodel import Session
 
 from bot.domain import cadence as rules
 from bot.domain.cadence import Cadence, CadenceRule, Occurrence
+from bot.domain.kpis import KpiPolicy
 from bot.domain.vocabulary import Role
 from bot.outbox import queue_message
+from bot.services import rollout as rollout_flows
 from bot.services.calendar import schedule_for
 from bot.services.context import Services
 from bot.services.kpis import CHART_DAYS, current_standings
@@ -25,6 +27,7 @@ from storage.models import Initiative, Review
 log = logging.getLogger(__name__)
 # Reviews that look at the numbers: their prompts carry the KPI table and a trend chart.
 KPI_REVIEWS = ("kpi-checkpoint", "monthly-performance-review")
+MONTHLY_REVIEW = "monthly-performance-review"  # its prompt also says the initiative's review compliance
 
 
 def window_floor(initiative: Initiative) -> datetime:
@@ -83,7 +86,7 @@ def materialize_due(services: Services, *, now: datetime) -> StepResult:
 
     def materialize(initiative: Initiative) -> int:
         with session_scope(services.engine) as session:
-            return _materialize_one(session, initiative, services.cadence, now, result)
+            return _materialize_one(session, initiative, services.cadence, now, result, kpis=services.kpis)
 
     return each_row(result, due, _initiative_row, materialize)
 
@@ -93,7 +96,7 @@ def _initiative_row(initiative: Initiative) -> str:
 
 
 def _materialize_one(session: Session, initiative: Initiative, cadence: Cadence, now: datetime,
-                     result: StepResult) -> int:
+                     result: StepResult, *, kpis: KpiPolicy) -> int:
     new_next = next_due_at(initiative, cadence, after=now)
     if not reviews.claim_initiative_cadence(session=session, initiative=initiative, new_next_at=new_next):
         return 0  # another sweep got here first
@@ -120,9 +123,11 @@ def _materialize_one(session: Session, initiative: Initiative, cadence: Cadence,
             if cadence.reminder_days else None
         session.add(review)
         with_kpis = rule.kind in KPI_REVIEWS
-        standings = current_standings(session, initiative, until=now) if with_kpis else []
-        message = review_messages.prompt(review, rule, initiative, standings=standings,
-                                         people=mentioned(rules.mentioned_roles(rule, holders), holders))
+        standings = current_standings(session, initiative, now=now, policy=kpis) if with_kpis else []
+        kept = compliance(session, initiative, now=now) if rule.kind == MONTHLY_REVIEW else None
+        message = review_messages.prompt(review, rule, initiative, standings=standings, compliance=kept,
+                                         people=mentioned(rules.mentioned_roles(rule, holders), holders),
+                                         launch_lines=rollout_flows.review_lines(session, initiative, rule.kind))
         queue_message(session=session, team_id=initiative.team_id, key=prompt_key(review),
                       channel_id=initiative.channel_id, message=message, purpose="review.prompt",
                       initiative_id=initiative.id, subject_id=review.id, at=now, due_at=latest.due_at)
@@ -222,3 +227,66 @@ def upcoming(initiative: Initiative, cadence: Cadence, *, now: datetime, until: 
     """The prompts an initiative will get between now and `until`, if its stage does not change."""
     schedule = schedule_for(initiative)
     return rules.due_between(schedule, cadence, after=max(now, window_floor(initiative)), until=until)
+
+
+def record_before_steward(session: Session, initiative: Initiative, cadence: Cadence, *, now: datetime) -> int:
+    """On import: the reviews of the current stage that fell due before it are recorded as "before Steward".
+
+    They are closed (nobody is prompted for them); an admin may attest one that took place
+    (`/steward review attest`), and an attested one counts where completed ones count (the gates).
+    """
+    found = rules.before_import(schedule_for(initiative), cadence, imported_at=now)
+    for occurrence in found:
+        reviews.add(session=session, initiative=initiative, kind=occurrence.kind, due_at=occurrence.due_at,
+                    status=ReviewStatus.SKIPPED, at=now, notes=rules.BEFORE_STEWARD, before_steward=True,
+                    number=counters.next_number(session=session, team_id=initiative.team_id, name="review"))
+    return len(found)
+
+
+def escalate_overdue(services: Services, *, now: datetime) -> StepResult:
+    """Escalate, once, every review still open OVERDUE_DAYS after it fell due: to the executive sponsor, or the
+    Steward admins while the sponsor is vacant. Each review in its own transaction; the claim makes it once."""
+    result = StepResult("overdue_reviews")
+    with read_scope(services.engine) as session:
+        due = reviews.overdue(session=session, due_before=now - timedelta(days=rules.OVERDUE_DAYS))
+
+    def escalate(review: Review) -> bool:
+        with session_scope(services.engine) as session:
+            return _escalate_one(session, services, review, now)
+
+    return each_row(result, due, lambda review: f"review R{review.number} ({review.team_id})", escalate)
+
+
+def _escalate_one(session: Session, services: Services, review: Review, now: datetime) -> bool:
+    if not reviews.claim_escalation(session=session, review=review, at=now):
+        return False
+    initiative = repository.initiative_by_id(session=session, initiative_id=review.initiative_id)
+    if initiative.archived:
+        return False  # claimed, so it is not looked at again; nobody is told of an archived initiative
+    holders = repository.active_roles(session=session, initiative_id=initiative.id)
+    sponsor = holders.get(Role.EXECUTIVE_SPONSOR)
+    admins = sorted(services.settings.steward_admins)
+    message = review_messages.overdue(review, services.cadence.rule(review.kind), initiative, sponsor=sponsor,
+                                      admins=admins, days=(now - review.due_at).days)
+    # Sent only while the review is still open (the reminders' check), at the top of the channel.
+    queue_message(session=session, team_id=initiative.team_id, key=f"review:{review.id}:overdue",
+                  channel_id=initiative.channel_id, message=message, purpose="review.reminder",
+                  initiative_id=initiative.id, subject_id=review.id, at=now)
+    append_event(session=session, team_id=initiative.team_id, actor="steward", action="review.overdue_escalated",
+                 target=initiative.key,
+                 payload={"review": f"R{review.number}", "kind": review.kind, "due_at": review.due_at,
+                          "to": [sponsor] if sponsor else admins, "sponsor_vacant": sponsor is None}, at=now)
+    return True
+
+
+def compliance(session: Session, initiative: Initiative, *, now: datetime) -> rules.Compliance:
+    """The initiative's review compliance: completed on time out of due, over the last COMPLIANCE_DAYS."""
+    rows = reviews.due_within(session=session, initiative_id=initiative.id,
+                              since=now - timedelta(days=rules.COMPLIANCE_DAYS), until=now)
+    return rules.compliance([(r.due_at, r.status, r.completed_at) for r in rows], now=now)
+
+
+def overdue_open(session: Session, initiative_ids: list[int], *, now: datetime) -> list[Review]:
+    """The open reviews of these initiatives that are overdue (OVERDUE_DAYS after they fell due)."""
+    return [r for r in reviews.open_for_initiatives(session=session, initiative_ids=initiative_ids)
+            if rules.is_overdue(r.due_at, now=now)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlmodel import Session
 
 from bot.domain.commands import DeviationLog, GovernanceSet, ReadinessSet
@@ -10,9 +12,11 @@ from bot.domain.gates import GovernanceRecord
 from bot.domain.signoff import SubjectKind
 from bot.domain.vocabulary import Role
 from bot.outbox import queue_message
+from bot.services import distribution
 from bot.services.context import Actor, Services
 from bot.services.kpis import thresholds_in_force
 from bot.services.lookup import require_initiative, require_record_keeper
+from bot.services.signoff_voids import Cause, void_broken_stage_exit
 from messages import governance as governance_messages
 from messages.render import Message
 from storage import incidents, records, repository
@@ -37,14 +41,20 @@ def set_readiness(services: Services, actor: Actor, command: ReadinessSet) -> Me
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
         require_record_keeper(session, user_id=actor.user_id, admins=services.settings.steward_admins,
                               initiative=initiative, what="assess readiness")
+        if command.dimension == "data" and command.ready:  # H (issue 17): a distribution comparison on record
+            command = replace(command, evidence=distribution.readiness_evidence(session, initiative, command.evidence))
         records.add_readiness(session=session, team_id=actor.team_id, initiative_id=initiative.id,
                               dimension=command.dimension, ready=command.ready, evidence=command.evidence,
                               by=actor.user_id, at=actor.now)
         append_event(session=session, team_id=actor.team_id, actor=actor.user_id, action="readiness.assessed",
                      target=initiative.key, payload={"dimension": command.dimension, "ready": command.ready,
                                                      "evidence": command.evidence}, at=actor.now)
+        if not command.ready:
+            void_broken_stage_exit(session, services, initiative, cause=Cause.READINESS, by=actor.user_id,
+                                   now=actor.now)
         latest = {d: row.ready for d, row in records.latest_readiness(session=session,
                                                                       initiative_id=initiative.id).items()}
+    services.notify_outbox()
     return governance_messages.readiness_recorded(key=initiative.key, dimension=command.dimension,
                                                   ready=command.ready, latest=latest)
 

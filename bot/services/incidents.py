@@ -5,39 +5,49 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from bot import metrics
 from bot.domain import permissions
 from bot.domain.commands import MAX_RESOLUTION, IncidentAck, IncidentDeclare, IncidentResolve
 from bot.domain.escalation import (
+    STATUS_UPDATE_MINUTES,
     IncidentEvent,
     IncidentKind,
     IncidentState,
     IncidentStatus,
     InvalidTransition,
     Level,
+    PageFallback,
     PageLevel,
     RequestStatusUpdate,
     Severity,
+    fallback_targets,
+    is_raise,
     levels_for,
     matrix_from_data,
     matrix_to_data,
     median,
     next_action_at,
     plan,
+    replan_from,
     transition,
+    with_parallel_operation,
 )
+from bot.domain.paging import IncidentSeverityChange
 from bot.domain.vocabulary import Role
 from bot.errors import Conflict, NotFound, PermissionDenied, RefusedAttempt
 from bot.outbox import queue_message
+from bot.services import pages, paging_targets
 from bot.services.context import Actor, Services
 from bot.services.lookup import require_initiative
 from bot.services.steps import StepResult, each_row
 from messages import incidents as incident_messages
+from messages import pages as page_messages
 from messages.render import Message
-from storage import audit, counters, incidents, repository
+from storage import audit, counters, incidents, repository, timeline
 from storage.audit import append_event
 from storage.db import read_scope, session_scope
 from storage.models import Incident, Initiative
@@ -53,11 +63,15 @@ def ladder(incident: Incident) -> tuple[Level, ...]:
     return matrix_from_data(json.loads(incident.levels))
 
 
-def state_of(incident: Incident) -> IncidentState:
+def state_of(incident: Incident, services: Services | None = None) -> IncidentState:
+    repeat = services.escalation.repeat_for(Severity(incident.severity)) if services else None  # C: repeats
     return IncidentState(severity=Severity(incident.severity), status=incident.status,
                          declared_at=incident.declared_at, levels=ladder(incident),
                          level_reached=incident.level_reached, acknowledged_at=incident.acknowledged_at,
-                         status_requests=incident.status_requests)
+                         status_requests=incident.status_requests,
+                         last_update_at=incident.last_update_at,  # D: thread replies are status updates
+                         ladder_from=incident.ladder_from, exhausted_at=incident.exhausted_at,
+                         repeat_minutes=repeat, repeats=incident.repeats)
 
 
 def declare(services: Services, actor: Actor, command: IncidentDeclare) -> Message:
@@ -72,21 +86,24 @@ def declare(services: Services, actor: Actor, command: IncidentDeclare) -> Messa
 
 
 def open_incident(session: Session, services: Services, initiative: Initiative, *, severity: Severity,
-                  kind: IncidentKind, title: str, declared_by: str, now: datetime, kpi: str | None = None) -> Incident:
+                  kind: IncidentKind, title: str, declared_by: str, now: datetime, kpi: str | None = None,
+                  monitor_links: str | None = None) -> Incident:
     """Write the incident with its frozen ladder, its root message and level 1's page (caller's transaction)."""
-    levels = levels_for(services.escalation.matrix_for(initiative.key), severity, kind)
+    levels = with_parallel_operation(levels_for(services.escalation.matrix_for(initiative.key), severity, kind),
+                                     initiative.stage)
     incident = incidents.add(session=session, incident=Incident(
         team_id=initiative.team_id, initiative_id=initiative.id, severity=severity.value, kind=kind.value,
         title=title, declared_by=declared_by, declared_at=now, channel_id=initiative.channel_id,
-        levels=json.dumps(matrix_to_data(levels)), kpi=kpi,
+        levels=json.dumps(matrix_to_data(levels)), kpi=kpi, monitor_links=monitor_links,
         number=counters.next_number(session=session, team_id=initiative.team_id, name="incident")))
     append_event(session=session, team_id=initiative.team_id, actor=declared_by, action="incident.declared",
                  target=initiative.key,
                  payload={"incident": f"INC{incident.number}", "severity": incident.severity, "kind": incident.kind,
                           "title": incident.title, "kpi": kpi, "matrix": json.loads(incident.levels)}, at=now)
     roles = repository.active_roles(session=session, initiative_id=initiative.id)
-    outcome = plan(state_of(incident), roles, now)
+    outcome = plan(state_of(incident, services), roles, now)
     incident.level_reached, incident.status_requests = outcome.level_reached, outcome.status_requests
+    incident.exhausted_at, incident.repeats = outcome.exhausted_at, outcome.repeats
     incident.next_escalation_at = outcome.next_at
     session.add(incident)
     session.flush()
@@ -94,7 +111,11 @@ def open_incident(session: Session, services: Services, initiative: Initiative, 
     queue_message(session=session, team_id=initiative.team_id, key=root_key(incident), channel_id=incident.channel_id,
                   message=_root(incident, initiative), purpose="incident.root", initiative_id=initiative.id,
                   subject_id=incident.id, at=now)
-    _carry_out(session, incident, initiative, outcome.effects, now, by_hand=None)
+    timeline.record(session=session, incident=incident, kind=timeline.DECLARED, actor=declared_by, at=now,
+                    text=f"{severity.value} declared: {title}", detail={"severity": severity.value, "kind": kind.value},
+                    dedup=f"declared:{incident.id}")
+    paging_targets.queue(session, services, incident, initiative, paging_targets.TRIGGER, now, by=declared_by)  # D
+    _carry_out(session, services, incident, initiative, outcome.effects, now, by_hand=None)
     return incident
 
 
@@ -120,43 +141,59 @@ def _escalate_one(services: Services, incident_id: int, now: datetime) -> bool:
         if incident.next_escalation_at is None or incident.next_escalation_at > now:
             return False  # another sweep or a click got here first
         initiative = repository.initiative_by_id(session=session, initiative_id=incident.initiative_id)
-        return _advance(session, incident, initiative, now, force_next=False, by_hand=None)
+        return _advance(session, services, incident, initiative, now, force_next=False, by_hand=None)
 
 
-def _advance(session: Session, incident: Incident, initiative: Initiative, now: datetime, *, force_next: bool,
-             by_hand: str | None) -> bool:
+def _advance(session: Session, services: Services, incident: Incident, initiative: Initiative, now: datetime, *,
+             force_next: bool, by_hand: str | None) -> bool:
     roles = repository.active_roles(session=session, initiative_id=initiative.id)
-    outcome = plan(state_of(incident), roles, now, force_next=force_next)
+    outcome = plan(state_of(incident, services), roles, now, force_next=force_next)
     if not incidents.fenced_update(session=session, incident=incident, level_reached=outcome.level_reached,
-                                   status_requests=outcome.status_requests, next_escalation_at=outcome.next_at):
+                                   status_requests=outcome.status_requests, next_escalation_at=outcome.next_at,
+                                   exhausted_at=outcome.exhausted_at, repeats=outcome.repeats):
         return False
-    _carry_out(session, incident, initiative, outcome.effects, now, by_hand=by_hand)
+    _carry_out(session, services, incident, initiative, outcome.effects, now, by_hand=by_hand)
     if any(isinstance(effect, PageLevel) for effect in outcome.effects):
         _queue_root_update(session, incident, initiative, now)
     return bool(outcome.effects)
 
 
-def _carry_out(session: Session, incident: Incident, initiative: Initiative, effects, now: datetime, *,
-               by_hand: str | None) -> None:
+def _carry_out(session: Session, services: Services, incident: Incident, initiative: Initiative, effects,
+               now: datetime, *, by_hand: str | None) -> None:
     levels = ladder(incident)
     for effect in effects:
         if isinstance(effect, PageLevel):
-            message = incident_messages.page(incident, effect, has_next=effect.level.number < len(levels),
+            # The thread names roles; who holds them is looked up when the page is sent (bot.services.pages).
+            named = PageLevel(effect.level, tuple((role, page_messages.holder(role)) for role, _ in effect.holders),
+                              effect.vacant, effect.early)
+            message = incident_messages.page(incident, named, has_next=effect.level.number < len(levels),
                                              by_hand=by_hand)
-            queue_message(session=session, team_id=incident.team_id,
-                          key=f"incident:{incident.id}:level:{effect.level.number}", channel_id=incident.channel_id,
+            key = f"incident:{incident.id}:level:{effect.level.number}{pages.generation(incident)}"
+            queue_message(session=session, team_id=incident.team_id, key=key, channel_id=incident.channel_id,
                           message=message, purpose="incident.page", thread_key=root_key(incident),
                           initiative_id=initiative.id, subject_id=incident.id, at=now)
+            pages.queue_level(session, incident, initiative, effect, key, now)
+            paging_targets.queue(session, services, incident, initiative, paging_targets.TRIGGER, now,
+                                 level=effect.level.number)  # D: PagerDuty may take over from a level
             append_event(session=session, team_id=incident.team_id, actor=by_hand or "steward",
                          action="incident.escalated", target=initiative.key,
                          payload={"incident": f"INC{incident.number}", "level": effect.level.number,
                                   "paged": [user for _, user in effect.holders],
                                   "vacant": [role.value for role in effect.vacant], "early": effect.early},
                          at=now)
+        elif isinstance(effect, PageFallback):
+            pages.queue_fallback(session, services, incident, initiative, effect, now)
+            append_event(session=session, team_id=incident.team_id, actor="steward", action="incident.fallback_paged",
+                         target=initiative.key,
+                         payload={"incident": f"INC{incident.number}", "repeat": effect.number,
+                                  "level": effect.repeat_level.number if effect.repeat_level else None}, at=now)
         elif isinstance(effect, RequestStatusUpdate):
             message = incident_messages.status_update_requested(incident, since_ack=now - incident.acknowledged_at)
             queue_message(session=session, team_id=incident.team_id,
-                          key=f"incident:{incident.id}:status:{effect.number}", channel_id=incident.channel_id,
+                          # D: a status update in the thread starts the count again; its moment keeps keys apart.
+                          key=f"incident:{incident.id}:status:{effect.number}"
+                              + (f"@{incident.last_update_at.isoformat()}" if incident.last_update_at else ""),
+                          channel_id=incident.channel_id,
                           message=message, purpose="incident.status_request", thread_key=root_key(incident),
                           initiative_id=initiative.id, subject_id=incident.id, at=now)
 
@@ -182,13 +219,22 @@ def _load(session: Session, actor: Actor, number: int) -> tuple[Incident, Initia
 
 
 def _require_role(actor: Actor, incident: Incident, initiative: Initiative, roles: dict[str, str],
-                  verb: str) -> list[Role]:
-    """Return the roles the person holds on the initiative; refuse (and leave a trace) when none."""
+                  verb: str, services: Services | None = None, action: str | None = None) -> list[Role]:
+    """Return the roles the person holds on the initiative; refuse (and leave a trace) when none.
+
+    Whoever the fallback pages (the configured people, else the admins) may act on the incident too: a
+    page they cannot acknowledge would leave nobody able to stop it.
+    """
     held = permissions.roles_held(actor.user_id, roles)
+    if not held and services is not None:
+        _channels, people = fallback_targets(services.escalation.fallback, services.settings.steward_admins)
+        if actor.user_id in people or actor.user_id in services.settings.steward_admins:
+            return held
     if not held:
         raise PermissionDenied(
             incident_messages.only_role_holders(key=initiative.key, verb=verb, number=incident.number),
-            attempt=RefusedAttempt(f"incident.{verb}_refused", initiative.key, {"incident": f"INC{incident.number}"}))
+            attempt=RefusedAttempt(f"incident.{action or verb}_refused", initiative.key,
+                                   {"incident": f"INC{incident.number}"}))
     return held
 
 
@@ -198,7 +244,7 @@ def _changing(services: Services, actor: Actor, number: int, event: IncidentEven
     """Authorize a person for an incident, then yield it with its next status in a transaction."""
     with session_scope(services.engine) as session:
         incident, initiative, roles = _load(session, actor, number)
-        held = _require_role(actor, incident, initiative, roles, verb)
+        held = _require_role(actor, incident, initiative, roles, verb, services)
         try:
             status = transition(incident.status, event)
         except InvalidTransition:
@@ -221,11 +267,18 @@ def acknowledge(services: Services, actor: Actor, command: IncidentAck) -> Messa
         note_in_thread(session, incident, initiative, "ack",
                        incident_messages.acknowledged_note(incident, by=actor.user_id, waited=waited), actor.now)
         _queue_root_update(session, incident, initiative, actor.now)
+        pages.queue_direct_updates(session, incident, actor.now)
+        timeline.record(session=session, incident=incident, kind=timeline.ACKNOWLEDGED, actor=actor.user_id,
+                        at=actor.now, text=f"Acknowledged after {int(waited.total_seconds() // 60)} min",
+                        detail={"level_reached": incident.level_reached}, dedup=f"ack:{incident.id}")
+        paging_targets.queue(session, services, incident, initiative, paging_targets.ACKNOWLEDGE, actor.now,
+                             by=actor.user_id)  # D: PagerDuty, webhooks
         append_event(session=session, team_id=actor.team_id, actor=actor.user_id, action="incident.acknowledged",
                      target=initiative.key, payload={"incident": f"INC{incident.number}",
                                                      "roles": [r.value for r in held],
                                                      "level_reached": incident.level_reached}, at=actor.now)
         reply = incident_messages.acknowledged_reply(incident, waited=waited)
+    metrics.observe_acknowledged(incident.severity, waited.total_seconds())
     services.notify_outbox()
     return reply
 
@@ -252,6 +305,11 @@ def resolve(services: Services, actor: Actor, command: IncidentResolve) -> Messa
                                                owner=roles.get(Role.BUSINESS_OWNER))
         note_in_thread(session, incident, initiative, "resolved", note, actor.now)
         _queue_root_update(session, incident, initiative, actor.now)
+        pages.queue_direct_updates(session, incident, actor.now)
+        timeline.record(session=session, incident=incident, kind=timeline.RESOLVED, actor=actor.user_id,
+                        at=actor.now, text=command.resolution, dedup=f"resolved:{incident.id}")
+        paging_targets.queue(session, services, incident, initiative, paging_targets.RESOLVE, actor.now,
+                             by=actor.user_id)  # D: PagerDuty, webhooks
         append_event(session=session, team_id=actor.team_id, actor=actor.user_id, action="incident.resolved",
                      target=initiative.key, payload={"incident": f"INC{incident.number}",
                                                      "roles": [r.value for r in held],
@@ -259,6 +317,7 @@ def resolve(services: Services, actor: Actor, command: IncidentResolve) -> Messa
                                                      "postmortem_requested": postmortem}, at=actor.now)
         audit.bind(session=session, team_id=actor.team_id, rows=[incident])
         reply = incident_messages.resolved_reply(incident, took=took)
+    metrics.observe_resolved(incident.severity, took.total_seconds())
     services.notify_outbox()
     return reply
 
@@ -276,12 +335,12 @@ def escalate_now(services: Services, actor: Actor, number: int, seen_level: int)
     """Page the next level at once; a click made on a stale message (an older level) does nothing."""
     with session_scope(services.engine) as session:
         incident, initiative, roles = _load(session, actor, number)
-        _require_role(actor, incident, initiative, roles, "escalate")
+        _require_role(actor, incident, initiative, roles, "escalate", services)
         if incident.status is not IncidentStatus.OPEN:
             raise Conflict(incident_messages.escalation_stopped(number, incident.status))
         if incident.level_reached != seen_level or seen_level >= len(ladder(incident)):
             raise Conflict(incident_messages.already_at_level(number, incident.level_reached))
-        if not _advance(session, incident, initiative, actor.now, force_next=True, by_hand=actor.user_id):
+        if not _advance(session, services, incident, initiative, actor.now, force_next=True, by_hand=actor.user_id):
             raise Conflict(incident_messages.escalation_raced(number))
         reached = incident.level_reached
     services.notify_outbox()
@@ -318,3 +377,61 @@ def summary_lines(session: Session, initiative: Initiative) -> list[str]:
         declared=len(rows), unresolved=[i for i in rows if i.status is not IncidentStatus.RESOLVED],
         median_to_ack=median([i.acknowledged_at - i.declared_at for i in rows if i.acknowledged_at]),
         median_to_resolve=median([i.resolved_at - i.declared_at for i in rows if i.resolved_at]))
+
+
+def change_severity(services: Services, actor: Actor, command: IncidentSeverityChange) -> Message:
+    """Re-plan the ladder from now with the new severity's matrix, frozen again; raising pages the next level at
+    once, lowering pages no one. Says so in the thread and on the root."""
+    with session_scope(services.engine) as session:
+        incident, initiative, roles = _load(session, actor, command.number)
+        held = _require_role(actor, incident, initiative, roles, "change the severity of", services,
+                             action="severity")
+        old, new = Severity(incident.severity), command.severity
+        if incident.status is IncidentStatus.RESOLVED:
+            raise Conflict(page_messages.resolved_cannot_change(incident.number))
+        if old is new:
+            raise Conflict(page_messages.same_severity(incident.number, new.value))
+        levels = with_parallel_operation(
+            levels_for(services.escalation.matrix_for(initiative.key), new, IncidentKind(incident.kind)),
+            initiative.stage)
+        raising = is_raise(old, new)
+        ladder_from, reached = replan_from(levels, incident.level_reached, actor.now, raising=raising)
+        requests = incident.status_requests
+        if incident.status is IncidentStatus.ACKNOWLEDGED and new in STATUS_UPDATE_MINUTES:
+            # The next status request comes a full new interval after the last one owed, not at once.
+            since = max(filter(None, (incident.acknowledged_at, incident.last_update_at)))
+            requests = int((actor.now - since) / timedelta(minutes=STATUS_UPDATE_MINUTES[new]))
+        state = IncidentState(severity=new, status=incident.status, declared_at=incident.declared_at, levels=levels,
+                              level_reached=reached, acknowledged_at=incident.acknowledged_at,
+                              status_requests=requests, last_update_at=incident.last_update_at,
+                              ladder_from=ladder_from, repeat_minutes=services.escalation.repeat_for(new))
+        outcome = plan(state, roles, actor.now)
+        if not incidents.fenced_update(session=session, incident=incident, severity=new.value,
+                                       levels=json.dumps(matrix_to_data(levels)), ladder_from=ladder_from,
+                                       level_reached=outcome.level_reached, status_requests=outcome.status_requests,
+                                       exhausted_at=outcome.exhausted_at, repeats=outcome.repeats,
+                                       next_escalation_at=outcome.next_at):
+            raise Conflict(incident_messages.changed_meanwhile(incident.number))
+        upcoming = [lv for lv in levels if lv.number > outcome.level_reached]
+        next_in = (ladder_from + timedelta(minutes=upcoming[0].after_minutes) - actor.now) if upcoming else None
+        paged_now = [e.level.number for e in outcome.effects if isinstance(e, PageLevel)]
+        note = page_messages.severity_note(incident, old=old.value, new=new.value, by=actor.user_id,
+                                           reason=command.reason, paged_now=paged_now,
+                                           next_level=upcoming[0].number if upcoming else None, next_in=next_in)
+        note_in_thread(session, incident, initiative, f"severity:{incident.version}", note, actor.now)
+        _carry_out(session, services, incident, initiative, outcome.effects, actor.now, by_hand=None)
+        _queue_root_update(session, incident, initiative, actor.now)
+        timeline.record(session=session, incident=incident, kind=timeline.SEVERITY, actor=actor.user_id,
+                        at=actor.now,
+                        text=f"{old.value} -> {new.value}" + (f": {command.reason}" if command.reason else ""),
+                        detail={"from": old.value, "to": new.value, "reason": command.reason},
+                        dedup=f"severity:{incident.id}:{incident.version}")
+        append_event(session=session, team_id=actor.team_id, actor=actor.user_id, action="incident.severity_changed",
+                     target=initiative.key,
+                     payload={"incident": f"INC{incident.number}", "from": old.value, "to": new.value,
+                              "reason": command.reason, "roles": [r.value for r in held],
+                              "matrix": json.loads(incident.levels), "level_reached": incident.level_reached},
+                     at=actor.now)
+        reply = page_messages.severity_reply(incident.number, old=old.value, new=new.value)
+    services.notify_outbox()
+    return reply

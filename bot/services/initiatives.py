@@ -7,15 +7,17 @@ from zoneinfo import ZoneInfo
 
 from bot.domain import permissions
 from bot.domain.commands import InitiativeCreate, InitiativeList, InitiativeShow
+from bot.domain.gates import stage_target
 from bot.domain.vocabulary import Stage
 from bot.errors import Conflict, PermissionDenied, UsageError
 from bot.outbox import queue_message
-from bot.services import cadence, incidents
+from bot.services import artifacts, cadence, cover, incidents, prometheus_sources, stages
 from bot.services import channels as channel_membership
 from bot.services.context import Actor, Services
 from bot.services.kpis import current_standings, refresh_silence
 from bot.services.lookup import require_initiative
 from messages import initiatives as initiative_messages
+from messages import stages as stage_messages
 from messages.render import Message
 from states import ChannelState
 from storage import channels as channel_rows
@@ -58,15 +60,22 @@ def create(services: Services, actor: Actor, command: InitiativeCreate) -> Messa
                 raise Conflict(initiative_messages.key_taken(command.key))
             repository.add_initiative(session=session, initiative=initiative)
             initiative.cadence_next_at = cadence.next_due_at(initiative, services.cadence, after=actor.now)
+            initiative.overrun_at = stages.overrun_moment(initiative)
+            before = cadence.record_before_steward(session, initiative, services.cadence, now=actor.now) \
+                if command.is_import else 0
             refresh_silence(session, services, initiative, now=actor.now)
             append_event(session=session, team_id=actor.team_id, actor=actor.user_id,
                          action="initiative.imported" if command.is_import else "initiative.created",
                          target=initiative.key,
                          payload={"name": initiative.name, "channel": initiative.channel_id,
                                   "stage": initiative.stage, "stage_entered_at": initiative.stage_entered_at,
-                                  "timezone": zone, "holiday_country": command.country},
+                                  "timezone": zone, "holiday_country": command.country,
+                                  "reviews_before_steward": before},
                          at=actor.now)
-            notice = initiative_messages.created_notice(initiative, actor=actor.user_id, imported=command.is_import)
+            notice = initiative_messages.created_notice(
+                initiative, actor=actor.user_id, imported=command.is_import, before_steward=before,
+                target=stage_messages.target_line(initiative.stage, stage_target(
+                    initiative.stage, stage_entered_at.astimezone(ZoneInfo(zone)).date())))
             queue_message(session=session, team_id=actor.team_id, key=f"initiative:{initiative.id}:created",
                           channel_id=initiative.channel_id, message=notice, purpose="notice",
                           initiative_id=initiative.id, at=actor.now)
@@ -93,13 +102,20 @@ def show(services: Services, actor: Actor, command: InitiativeShow) -> Message:
         initiative = require_initiative(session, team_id=actor.team_id, key=command.key)
         return initiative_messages.detail(
             initiative,
-            holders=repository.active_roles(session=session, initiative_id=initiative.id),
+            holders=repository.assigned_roles(session=session, initiative_id=initiative.id),
+            covered=cover.covering(session, initiative_id=initiative.id),  # D: "covered by …"
             undelivered=outbox.undelivered_for_initiative(session=session, initiative_id=initiative.id),
-            standings=current_standings(session, initiative),
-            incident_lines=incidents.summary_lines(session, initiative),
+            standings=current_standings(session, initiative, now=actor.now, policy=services.kpis),
+            incident_lines=incidents.summary_lines(session, initiative)
+            + prometheus_sources.show_lines(session, initiative)  # issue 16: sources and their errors
+            + artifacts.show_lines(session, initiative),  # H (issue 17): pilot artifacts, distribution comparison
             deviations=incident_rows.recent_deviations(session=session, initiative_id=initiative.id),
             held=channel_rows.held_count(session=session, team_id=initiative.team_id, channel_id=initiative.channel_id)
             if initiative.channel_state in channel_rows.UNUSABLE else 0,
+            reviews=initiative_messages.ReviewStanding(
+                overdue=[(r, services.cadence.rule(r.kind)) for r in
+                         cadence.overdue_open(session, [initiative.id], now=actor.now)],
+                compliance=cadence.compliance(session, initiative, now=actor.now)),
         )
 
 

@@ -9,11 +9,21 @@ from sqlmodel import Session
 
 from bot.domain.commands import KpiRecord, KpiThresholdSet
 from bot.domain.escalation import IncidentKind, Severity
-from bot.domain.kpis import KPIS, BreachAction, KpiStanding, Reading, breach_action, is_backfill, standings
+from bot.domain.kpis import (
+    KPIS,
+    BreachAction,
+    KpiPolicy,
+    KpiStanding,
+    Reading,
+    breach_action,
+    is_backfill,
+    standings,
+)
 from bot.domain.vocabulary import Role, Stage
 from bot.errors import NotFound, PermissionDenied
 from bot.outbox import queue_message
 from bot.services import incidents as incident_flows
+from bot.services import rollout as rollout_flows
 from bot.services.context import Actor, Services
 from bot.services.lookup import require_initiative, require_record_keeper
 from bot.services.steps import StepResult, each_row
@@ -36,9 +46,14 @@ def thresholds_in_force(session: Session, initiative: Initiative) -> dict[str, f
     return thresholds.in_force(session=session, initiative_id=initiative.id)
 
 
-def current_standings(session: Session, initiative: Initiative, until: datetime | None = None) -> list[KpiStanding]:
-    latest = records.latest_measurements(session=session, initiative_id=initiative.id, until=until)
-    return standings(thresholds_in_force(session, initiative), {k: m.value for k, m in latest.items()})
+def current_standings(session: Session, initiative: Initiative, *, now: datetime,
+                      policy: KpiPolicy) -> list[KpiStanding]:
+    """Each KPI's latest value at `now` against the threshold in force, with its age; a value older than the
+    freshness window is stale: shown with its date, never within, and missing to any gate or checkpoint."""
+    latest = records.latest_measurements(session=session, initiative_id=initiative.id, until=now)
+    return standings(thresholds_in_force(session, initiative), {k: m.value for k, m in latest.items()},
+                     measured_at={k: m.measured_at for k, m in latest.items()}, now=now,
+                     freshness=timedelta(days=policy.freshness_days))
 
 
 def set_threshold(services: Services, actor: Actor, command: KpiThresholdSet) -> Message:
@@ -67,9 +82,11 @@ def record_measurement(services: Services, actor: Actor, command: KpiRecord) -> 
         lock_row(session=session, model=Initiative, key=initiative.id)  # the lock order: initiative first
         add_measurement(session, services, initiative, kpi.name, command.value, at=actor.now, by=actor.user_id,
                         source="slack")
-        standing = next(s for s in current_standings(session, initiative) if s.kpi.name == kpi.name)
+        standing = next(s for s in current_standings(session, initiative, now=actor.now, policy=services.kpis)
+                        if s.kpi.name == kpi.name)
+        zone = initiative.timezone
     services.notify_outbox()
-    return kpi_messages.recorded(standing, key=command.key, value=command.value)
+    return kpi_messages.recorded(standing, key=command.key, value=command.value, zone=zone)
 
 
 def authorize(services: Services, *, token: str, key: str) -> None:
@@ -106,7 +123,8 @@ def ingest(services: Services, *, token: str, key: str, readings: Sequence[Readi
                 _audit_measurement(session, initiative, measurement)
             append_event(session=session, team_id=initiative.team_id, actor=actor, action="kpi.ingested",
                          target=initiative.key, payload={"count": len(readings)}, at=now)
-            return {s.kpi.name: s.within for s in current_standings(session, initiative)}
+            return {s.kpi.name: s.within for s in current_standings(session, initiative, now=now,
+                                                                    policy=services.kpis)}
 
     # A deadlock or serialization failure is run again before the pipeline hears of it.
     standing = retrying(transaction)
@@ -160,6 +178,8 @@ def _react_to(session: Session, services: Services, initiative: Initiative, meas
                                     text=kpi_messages.breach_deviation(title, recorded_by=measurement.recorded_by,
                                                                        source=measurement.source),
                                     by="steward", at=measurement.measured_at, incident_id=incident.id)
+        rollout_flows.suggest_hold(session, initiative, kpi=kpi.label, incident_number=incident.number,
+                                   at=measurement.measured_at)  # G (issue 17): a breach while rolling out
     elif action is BreachAction.BACKFILLED:
         title = kpi_messages.breach_title(kpi, value=measurement.value, threshold=threshold)
         incident_rows.add_deviation(session=session, team_id=initiative.team_id, initiative_id=initiative.id,
@@ -170,7 +190,8 @@ def _react_to(session: Session, services: Services, initiative: Initiative, meas
     elif action is BreachAction.RECOVERED:
         note = f"recovered:{measurement.id}"
         message = kpi_messages.recovered(kpi, incident_number=open_incident.number, note=note,
-                                         value=measurement.value, threshold=threshold)
+                                         value=measurement.value, threshold=threshold,
+                                         measured_at=measurement.measured_at, zone=initiative.timezone)
         incident_flows.note_in_thread(session, open_incident, initiative, note, message, measurement.measured_at)
 
 

@@ -7,8 +7,10 @@ from bot.domain.commands import RoleAssign, RoleUnassign
 from bot.domain.vocabulary import Role
 from bot.errors import Conflict, PermissionDenied
 from bot.outbox import queue_message
+from bot.services import cover
 from bot.services.context import Actor, Services
 from bot.services.lookup import require_initiative
+from bot.services.signoff_voids import Cause, void_broken_stage_exit
 from messages import roles as role_messages
 from messages.render import Message
 from storage import audit, repository
@@ -32,6 +34,8 @@ def assign(services: Services, actor: Actor, command: RoleAssign) -> Message:
             if current is not None:
                 repository.end_assignment(session=session, assignment=current, ended_by=actor.user_id,
                                           at=actor.now)
+                cover.end_with_role(session, initiative, current, by=actor.user_id, at=actor.now,
+                                    successor=command.user_id)
             assignment = repository.add_assignment(session=session, team_id=actor.team_id,
                                                    initiative_id=initiative.id, role=command.role.value,
                                                    user_id=command.user_id, assigned_by=actor.user_id, at=actor.now)
@@ -61,6 +65,7 @@ def unassign(services: Services, actor: Actor, command: RoleUnassign) -> Message
         if current is None:
             raise Conflict(role_messages.already_vacant(role=command.role, key=initiative.key))
         repository.end_assignment(session=session, assignment=current, ended_by=actor.user_id, at=actor.now)
+        cover.end_with_role(session, initiative, current, by=actor.user_id, at=actor.now, successor=None)
         holders.pop(command.role.value, None)
         append_event(session=session, team_id=actor.team_id, actor=actor.user_id, action="role.unassigned",
                      target=initiative.key, payload={"role": command.role.value, "previous": current.user_id},
@@ -68,6 +73,7 @@ def unassign(services: Services, actor: Actor, command: RoleUnassign) -> Message
         audit.bind(session=session, team_id=actor.team_id, rows=[current])
         _queue_notice(session, initiative, actor, key=f"role:{current.id}:ended", role=command.role, user_id=None,
                       previous=current.user_id, holders=holders)
+        void_broken_stage_exit(session, services, initiative, cause=Cause.ROLE, by=actor.user_id, now=actor.now)
     services.notify_outbox()
     return role_messages.vacated(role=command.role, key=initiative.key, previous=current.user_id)
 

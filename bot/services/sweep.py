@@ -8,13 +8,26 @@ rows (bot.services.steps), so a poisoned row or a broken step is logged, counted
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot import metrics
 from bot.outbox import OutboxSender
-from bot.services import audit_trail, cadence, incidents, kpis
+from bot.services import (
+    artifacts,  # H (issue 17 point 5)
+    audit_trail,
+    cadence,
+    incidents,
+    kpis,
+    pipeline_heartbeats,
+    prometheus_sources,
+    stages,
+)
+from bot.services import comms as launch_comms  # G (issue 17 point 2)
 from bot.services.context import Services
+from bot.services.cover import expire_due as end_due_covers
 from bot.services.steps import RowFailure, StepResult
 from storage import sweeps
 from storage.db import session_scope
@@ -84,10 +97,18 @@ class SweepReport:
 def steps(sender: OutboxSender) -> list[tuple[str, Step]]:
     """The sweep's steps in order: what is due is created and queued first, then the outbox sends it."""
     return [
+        # D: covers whose last day is over end first, so what follows prompts and pages the holders again.
+        ("covers", lambda services, now: end_due_covers(services, now=now)),
         ("escalations", lambda services, now: incidents.escalate_due(services, now=now)),
         ("reviews", lambda services, now: cadence.materialize_due(services, now=now)),
         ("reminders", lambda services, now: cadence.send_reminders(services, now=now)),
+        ("overdue_reviews", lambda services, now: cadence.escalate_overdue(services, now=now)),
+        ("stage_overruns", lambda services, now: stages.tell_overruns(services, now=now)),
+        ("prometheus_sources", lambda services, now: prometheus_sources.evaluate_due(services, now=now)),
+        ("pipeline_heartbeats", lambda services, now: pipeline_heartbeats.check_missed(services, now=now)),
         ("kpi_silence", lambda services, now: kpis.prompt_silent_kpis(services, now=now)),
+        ("launch_comms", lambda services, now: launch_comms.run_plan(services, now=now)),  # G (issue 17 point 2)
+        ("pilot_artifacts", lambda services, now: artifacts.prompt_missing(services, now=now)),  # H (issue 17)
         ("witnesses", lambda services, now: audit_trail.post_witnesses(services, now=now)),
         ("outbox", lambda services, now: drain_outbox(sender, now=now)),
     ]
@@ -102,12 +123,14 @@ def drain_outbox(sender: OutboxSender, *, now: datetime) -> StepResult:
 
 def run_step(name: str, step: Step, services: Services, now: datetime) -> StepResult:
     """Run one step; if the step itself breaks (not one of its rows), that is its one failure."""
+    started = time.perf_counter()
     try:
-        return step(services, now)
+        result = step(services, now)
     except Exception as exc:
         result = StepResult(name)
         result.fail("the whole step", exc)
-        return result
+    metrics.record_step(name, seconds=time.perf_counter() - started, failures=len(result.failures))
+    return result
 
 
 def run_sweep(services: Services, sender: OutboxSender, *, now: datetime) -> SweepReport:

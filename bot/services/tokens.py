@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.errors import NotFound
 from bot.services.context import Services
 from bot.services.lookup import require_initiative
 from storage import tokens
@@ -35,4 +36,35 @@ def revoke(services: Services, *, team_id: str, key: str, by: str, now: datetime
         count = tokens.revoke_all(session=session, initiative=initiative, at=now)
         append_event(session=session, team_id=initiative.team_id, actor=by, action="api_token.revoked",
                      target=initiative.key, payload={"count": count}, at=now)
+    return count
+
+
+def create_integration(services: Services, *, team_id: str | None, by: str, now: datetime) -> IssuedToken:
+    """Create a workspace integration token (alert webhooks for any initiative of the workspace) and audit it.
+
+    Without a team id, the one workspace that has initiatives; NotFound when there is none or several.
+    """
+    from storage import alerts as alert_rows
+
+    with session_scope(services.engine) as session:
+        if team_id is None:
+            found = alert_rows.workspaces(session=session)
+            if len(found) != 1:
+                raise NotFound("no workspace has initiatives yet" if not found else
+                               f"initiatives are in several workspaces ({', '.join(found)}): pick one with --team")
+            team_id = found[0]
+        token, row = alert_rows.create_integration_token(session=session, team_id=team_id, created_by=by, at=now)
+        append_event(session=session, team_id=team_id, actor=by, action="integration_token.created",
+                     target=team_id, payload={"prefix": row.prefix}, at=now)
+        return IssuedToken(token=token, prefix=row.prefix)
+
+
+def revoke_integration(services: Services, *, team_id: str, by: str, now: datetime) -> int:
+    """Revoke every integration token of a workspace and audit how many."""
+    from storage import alerts as alert_rows
+
+    with session_scope(services.engine) as session:
+        count = alert_rows.revoke_integration_tokens(session=session, team_id=team_id, at=now)
+        append_event(session=session, team_id=team_id, actor=by, action="integration_token.revoked",
+                     target=team_id, payload={"count": count}, at=now)
     return count

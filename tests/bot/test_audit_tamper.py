@@ -175,8 +175,11 @@ def test_reopening_or_completing_reviews_behind_stewards_back_is_caught(trail):
 
 def test_deleting_a_bound_row_is_caught(trail):
     [resolved] = trail.rows(Incident)
-    tamper(trail.url, "DELETE FROM deviations WHERE incident_id = :id", "DELETE FROM incidents WHERE id = :id",
-           id=resolved.id)
+    # A forger deletes what refers to the incident first (PostgreSQL enforces the foreign keys).
+    tamper(trail.url, "DELETE FROM deviations WHERE incident_id = :id",
+           "DELETE FROM incident_timeline WHERE incident_id = :id",
+           "DELETE FROM incident_pages WHERE incident_id = :id",
+           "DELETE FROM incidents WHERE id = :id", id=resolved.id)
     result = trail.verify()
     assert result.returncode == 1
     assert f"BROKEN: incident {resolved.id} recorded by event" in result.stdout and "it was deleted" in result.stdout

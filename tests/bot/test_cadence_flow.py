@@ -1,5 +1,6 @@
 """The cadence end to end: sweeps at chosen moments post prompts and reminders to the local Slack."""
 
+import json
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -138,13 +139,23 @@ def test_mark_done_button_completes_for_the_right_role_and_refuses_others(operat
         assert f"Only the business owner (<@{OWNER}>) can complete R1" in message_text(ephemeral)
         assert all_reviews(steward)[0].status == "posted"
 
-        for _ in range(2):  # a double click
-            steward.sender.click(action_id="review_done", value="R1", user=OWNER, channel="C0OPS", message=prompt,
-                                 block_id="review_actions")
+        # Issue 17: Mark done opens the review's form; its submission completes the review (a double submission
+        # records once).
+        steward.sender.click(action_id="review_done", value="R1", user=OWNER, channel="C0OPS", message=prompt,
+                             block_id="review_actions")
+        [opened] = slack.calls_to("views.open")
+        view = opened.args["view"]
+        view = json.loads(view) if isinstance(view, str) else view
+        answers = {"value-delivered": {"choice": {"selected_option": {"value": "yes"}}},
+                   "value-delivered--evidence": {"text": {"value": "Churn calls down 12%"}},
+                   "kpi-standing": {"text": {"value": "Within"}}, "incidents-deviations": {"text": {"value": "None"}},
+                   "user-feedback": {"text": {"value": "Export to CSV"}}}
+        answered = [steward.sender.submit_view(callback_id="review_answers", values=answers, user=OWNER,
+                                               private_metadata=view["private_metadata"]) for _ in range(2)]
         steward.drain()
     assert all_reviews(steward)[0].status == "completed"
     assert "recorded as completed by you" in message_text(slack.state.responses[1])
-    assert "already completed by" in message_text(slack.state.responses[2])
+    assert [a.status for a in answered] == [200, 200]  # the repeated submission is answered, recorded once
     assert slack.message("C0OPS", prompt["ts"])["edited"]
     with Session(steward.engine) as session:
         actions = [e.action for e in session.exec(select(AuditEvent).order_by(AuditEvent.seq))]
@@ -312,8 +323,10 @@ def test_an_initiative_with_a_broken_time_zone_stops_no_other_prompt_or_reminder
     report = steward.runtime.sweep(utc(2026, 3, 5, 9))  # the next month: churn is prompted, fraud reported again
     assert len([m for m in prompts(slack) if "Churn predictor" in message_text(m)]) == 2
     assert report.prompts == 1
+    # Fraud's R2 is now overdue too: its escalation is reported like its reminder, and stays due.
     assert {(f.step, f.row.split(" (")[0]) for f in report.failures} == {("reviews", "initiative fraud"),
-                                                                         ("reminders", "review R2")}
+                                                                         ("reminders", "review R2"),
+                                                                         ("overdue_reviews", "review R2")}
 
 
 def test_a_restart_with_a_broken_time_zone_still_refreshes_the_other_initiatives(operations):

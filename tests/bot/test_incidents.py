@@ -63,7 +63,7 @@ def test_sev1_climbs_the_matrix_in_its_thread_each_level_once(staffed, slack):
     assert len(thread_texts(slack)) == 1 and f"<@{MLOPS}> (MLOps engineer), please acknowledge INC1" in \
         thread_texts(slack)[0]
 
-    for minutes in (16, 16.5, 31, 61, 61, 120):
+    for minutes in (16, 16.5, 31, 61, 61, 90):
         staffed.runtime.sweep(at(minutes))
     texts = thread_texts(slack)
     assert len(texts) == 4

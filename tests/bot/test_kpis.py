@@ -224,7 +224,7 @@ def test_a_kpi_checkpoint_is_completed_with_the_five_kpis_on_record(steward):
         checkpoint = session.exec(select(Review).where(Review.kind == "kpi-checkpoint")).one()
     at = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     refused = type_(steward, f"review done R{checkpoint.number}", at=at)
-    assert "record the five KPIs first; missing since launch: `task-completion`" in refused
+    assert "record the five KPIs first; missing since launch or stale: `task-completion`" in refused
     for kpi, value in GOOD.items():
         type_(steward, f"kpi record churn {kpi} {value}", user=DATA, at=at)
     assert "recorded as completed" in type_(steward, f"review done R{checkpoint.number}", at=at)
@@ -242,9 +242,9 @@ def test_deviations_are_logged_and_listed(live, slack):
 
 
 def test_initiative_show_has_the_kpi_table(live):
-    post(live, {"kpi": "latency", "value": 3}, live.token)
+    type_(live, "kpi record churn latency 3", user=DATA, at=NOW - timedelta(hours=2))
     shown = type_(live, "initiative show churn")
-    assert ":x: *outside* decision latency: 3 s (≤ 2 s)" in shown
+    assert ":x: *outside* decision latency: 3 s (≤ 2 s), measured 01 Jun 2026 10:00 UTC, 2 h ago" in shown
     assert ":white_circle: task completion rate: no measurement (≥ 90%)" in shown
 
 
@@ -378,3 +378,25 @@ def test_a_value_older_than_the_latest_is_history_too(live):
     # A fresh breach still opens its incident at once.
     assert post(live, {"kpi": "latency", "value": 9.0}, live.token)[0] == 201
     assert [i.kpi for i in incidents(live)] == ["latency"]
+
+
+def test_a_kpi_checkpoint_treats_a_value_older_than_the_freshness_window_as_missing(steward):
+    launch = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
+    type_(steward, "initiative create churn Churn stage=launch since=2026-04-01", user="UADMIN0001", at=launch)
+    type_(steward, f"role assign churn owner <@{OWNER}>", user="UADMIN0001", at=launch)
+    type_(steward, f"role assign churn data <@{DATA}>", user="UADMIN0001", at=launch)
+    for kpi, value in GOOD.items():  # measured on launch day: 30 days old at the checkpoint
+        type_(steward, f"kpi record churn {kpi} {value}", user=DATA, at=launch + timedelta(hours=1))
+    steward.runtime.sweep(datetime(2026, 5, 1, 11, 0, tzinfo=UTC))
+    with Session(steward.engine) as session:
+        from storage.models import Review
+
+        checkpoint = session.exec(select(Review).where(Review.kind == "kpi-checkpoint")).one()
+    at = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    refused = type_(steward, f"review done R{checkpoint.number}", at=at)
+    assert "missing since launch or stale: `task-completion`, `exception-rate`" in refused
+    with Session(steward.engine) as session:
+        assert session.get(Review, checkpoint.id).status == "posted"
+    for kpi, value in GOOD.items():
+        type_(steward, f"kpi record churn {kpi} {value}", user=DATA, at=at)
+    assert "recorded as completed" in type_(steward, f"review done R{checkpoint.number}", at=at)

@@ -439,3 +439,22 @@ def test_channel_trouble_is_reported_through_the_hook(steward, slack):
                           on_channel_trouble=lambda team, channel, error: seen.append((team, channel, error)))
     sender.drain()
     assert seen == [("T0LOCAL", "C0GONE", "channel_not_found")]
+
+
+def test_many_channels_are_sent_side_by_side_yet_each_channel_keeps_its_order(steward, slack):
+    channels = [f"C0SIDE{n:03d}" for n in range(12)]
+    for channel in channels:
+        slack.add_channel(channel, channel.lower())
+    now = datetime.now(UTC)
+    with Session(steward.engine) as session:
+        for n in range(60):
+            outbox.enqueue(session=session, team_id="T0LOCAL", key=f"side:{n}", channel_id=channels[n % 12],
+                           text=f"message {n}", blocks="[]", purpose="notice", at=now)
+        session.commit()
+    sender = steward.runtime.sender
+    assert sender.concurrency > 1
+    result = steward.drain(now)
+    assert (result.sent, result.retried, result.failed) == (60, 0, 0)
+    for index, channel in enumerate(channels):
+        assert [m["text"] for m in slack.posts(channel)] == [f"message {n}" for n in range(index, 60, 12)]
+    assert steward.drain(now + timedelta(minutes=1)).sent == 0  # each exactly once

@@ -200,3 +200,33 @@ def test_look_ups_keep_to_one_history_call_a_minute_for_a_non_marketplace_app(da
         engine.dispose()
     finally:
         strict.stop()
+
+
+def test_rows_redeemed_late_go_at_slacks_pace_without_being_pushed_back_again():
+    """A drain held up past the reservations: the saved-up rows go as Slack's bucket allows, once each."""
+    pacer = Pacer(channel_interval=1.0, channel_burst=3, margin=0)
+    slots = {}
+    for row in range(1, 8):
+        at = pacer.slot(row_id=row, team_id="T", channel="C1", calls=["chat.postMessage"], now=T0)
+        if at is None:
+            pacer.called(team_id="T", channel="C1", calls=["chat.postMessage"], at=T0)
+        slots[row] = at
+    assert [slots[row] for row in range(1, 8)] == [None] * 3 + [T0 + timedelta(seconds=s) for s in (1, 2, 3, 4)]
+    late = T0 + timedelta(seconds=10)  # the sender was held up for ten seconds
+    gone = []
+    for row in range(4, 8):
+        if pacer.slot(row_id=row, team_id="T", channel="C1", calls=["chat.postMessage"], now=late) is None:
+            pacer.called(team_id="T", channel="C1", calls=["chat.postMessage"], at=late)
+            gone.append(row)
+    # Slack's bucket refilled while nobody called: three go at once, the fourth a second later, not later still.
+    assert gone == [4, 5, 6]
+    assert pacer.slot(row_id=7, team_id="T", channel="C1", calls=["chat.postMessage"], now=late) == \
+        late + timedelta(seconds=1)
+
+
+def test_calls_that_left_later_than_their_slots_hold_the_next_row_back():
+    pacer = Pacer(channel_interval=1.0, channel_burst=1, margin=0)
+    assert pacer.slot(row_id=1, team_id="T", channel="C1", calls=["chat.postMessage"], now=T0) is None
+    pacer.called(team_id="T", channel="C1", calls=["chat.postMessage"], at=T0 + timedelta(seconds=0.4))
+    reserved = pacer.slot(row_id=2, team_id="T", channel="C1", calls=["chat.postMessage"], now=T0)
+    assert reserved == T0 + timedelta(seconds=1.4)  # one interval after the call really left, not after its slot

@@ -8,14 +8,19 @@ import holidays
 
 from bot.domain.cadence import (
     DEFAULT_CADENCE,
+    Compliance,
     Schedule,
     add_months,
+    before_import,
+    compliance,
     due_between,
+    is_overdue,
     next_due,
     occurrences,
     reminder_moment,
 )
 from bot.domain.vocabulary import Stage
+from states import ReviewStatus
 
 CADENCE = DEFAULT_CADENCE
 
@@ -182,3 +187,42 @@ def test_a_reminder_of_a_review_whose_rule_was_removed_from_the_cadence_still_re
 
     assert reminded_roles(None, {"business_owner": "U1"}, reminder=1, reminders=2) == []
     assert reminded_roles(None, {"business_owner": "U1"}, reminder=2, reminders=2) == [Role.BUSINESS_OWNER]
+
+
+def test_an_import_five_weeks_into_launch_finds_the_launch_reviews_that_fell_due_before_it():
+    launch = date(2026, 1, 5)  # a Monday
+    found = before_import(schedule(Stage.LAUNCH, launch, launch=launch), CADENCE,
+                          imported_at=utc(2026, 2, 10, 12))  # 5 weeks and a day later
+    assert [o.nominal for o in found if o.kind == "launch-review"] == [
+        launch + timedelta(days=7 * week) for week in range(1, 6)]
+    assert [o.nominal for o in found if o.kind == "kpi-checkpoint"] == [launch + timedelta(days=30)]
+    # An import on the day the stage began has nothing before it.
+    assert before_import(schedule(Stage.LAUNCH, launch, launch=launch), CADENCE, imported_at=utc(2026, 1, 5, 9)) == []
+
+
+def test_an_old_operations_import_keeps_at_most_a_year_of_each_kind():
+    found = before_import(schedule(Stage.OPERATIONS, date(2020, 1, 6)), CADENCE, imported_at=utc(2026, 1, 5, 12))
+    assert kinds(found).count("monthly-performance-review") == 52
+    assert kinds(found).count("annual-scope-planning") == 5
+
+
+def test_a_review_is_overdue_fourteen_days_after_it_fell_due():
+    due = utc(2026, 3, 2, 9)
+    assert not is_overdue(due, now=due + timedelta(days=13, hours=23))
+    assert is_overdue(due, now=due + timedelta(days=14))
+
+
+def test_compliance_counts_on_time_out_of_owed_over_ninety_days():
+    now = utc(2026, 6, 1, 12)
+    day = timedelta(days=1)
+    rows = [
+        (now - 100 * day, ReviewStatus.COMPLETED, now - 99 * day),  # outside the window
+        (now - 80 * day, ReviewStatus.COMPLETED, now - 79 * day),  # on time
+        (now - 60 * day, ReviewStatus.COMPLETED, now - 50 * day),  # late
+        (now - 40 * day, ReviewStatus.SKIPPED, now - 10 * day),  # superseded after its grace: owed, missed
+        (now - 30 * day, ReviewStatus.SKIPPED, now - 29 * day),  # its stage ended within its grace: not owed
+        (now - 20 * day, ReviewStatus.POSTED, None),  # open past its grace: owed
+        (now - 2 * day, ReviewStatus.POSTED, None),  # open within its grace: not owed yet
+    ]
+    assert compliance(rows, now=now) == Compliance(on_time=1, due=4)
+    assert Compliance(1, 4).percent == 25 and Compliance(0, 0).percent is None

@@ -11,12 +11,17 @@ from bot.domain.escalation import (
     IncidentState,
     IncidentStatus,
     InvalidTransition,
+    PageFallback,
     PageLevel,
     RequestStatusUpdate,
     Severity,
+    fallback_targets,
+    is_raise,
     levels_for,
     median,
+    next_action_at,
     plan,
+    replan_from,
     transition,
 )
 from bot.domain.vocabulary import Role
@@ -127,3 +132,73 @@ def test_median():
     assert median(minutes) == timedelta(minutes=4)
     assert median([*minutes, timedelta(minutes=6)]) == timedelta(minutes=5)
     assert median([]) is None
+
+
+# Issue 15: nobody is ever left unpaged; severity changes re-plan the ladder.
+
+def _repeating(severity=Severity.SEV1, **kw):
+    minutes = {Severity.SEV1: 30, Severity.SEV2: 60, Severity.SEV3: 240, Severity.SEV4: None}[severity]
+    return state(severity, repeat_minutes=minutes, **kw)
+
+
+def test_vacant_upper_levels_page_the_fallback_at_once():
+    only_mlops = {Role.MLOPS_ENGINEER: "UML"}
+    first = plan(_repeating(), only_mlops, T0)
+    assert [type(e) for e in first.effects] == [PageLevel]
+    assert first.exhausted_at is None
+    later = plan(_repeating(level_reached=1), only_mlops, T0 + timedelta(minutes=15))
+    # Levels 2, 3 and 4 are vacant: all announced, then the fallback, in one step.
+    assert [e.level.number for e in later.effects if isinstance(e, PageLevel)] == [2, 3, 4]
+    assert later.effects[-1] == PageFallback(0, None)
+    assert later.exhausted_at == T0 + timedelta(minutes=15)
+    assert later.next_at == T0 + timedelta(minutes=45)  # the first repeat
+
+
+def test_an_exhausted_ladder_repeats_its_last_level_with_people_until_acknowledged():
+    only_mlops = {Role.MLOPS_ENGINEER: "UML"}
+    exhausted = T0 + timedelta(minutes=15)
+    s = _repeating(level_reached=4, exhausted_at=exhausted)
+    assert plan(s, only_mlops, exhausted + timedelta(minutes=29)).effects == ()
+    repeat = plan(s, only_mlops, exhausted + timedelta(minutes=30))
+    assert len(repeat.effects) == 1 and repeat.effects[0].number == 1
+    assert repeat.effects[0].repeat_level.number == 1  # the MLOps engineer, the last level anyone holds
+    assert repeat.repeats == 1 and repeat.next_at == exhausted + timedelta(minutes=60)
+    # After downtime one repeat stands for the missed ones; acknowledging stops them.
+    late = plan(_repeating(level_reached=4, exhausted_at=exhausted, repeats=1), only_mlops,
+                exhausted + timedelta(minutes=125))
+    assert [e.number for e in late.effects] == [4]
+    acked = _repeating(level_reached=4, exhausted_at=exhausted, status=IncidentStatus.ACKNOWLEDGED,
+                       acknowledged_at=exhausted)
+    assert not any(isinstance(e, PageFallback) for e in plan(acked, only_mlops, exhausted + timedelta(hours=5)).effects)
+
+
+def test_a_full_ladder_reaches_the_fallback_at_its_first_repeat_and_sev4_never_repeats():
+    s = _repeating(level_reached=4)
+    at_end = plan(s, EVERYONE, T0 + timedelta(minutes=61))
+    assert at_end.effects == () and at_end.exhausted_at == T0 + timedelta(minutes=61)
+    sev4 = _repeating(Severity.SEV4)
+    declared = plan(sev4, EVERYONE, T0)
+    assert [type(e) for e in declared.effects] == [PageLevel] and declared.next_at is None
+    vacant = plan(sev4, {}, T0)
+    assert vacant.effects[-1] == PageFallback(0, None) and vacant.next_at is None  # once, never repeated
+
+
+def test_the_fallback_is_the_configured_targets_or_else_the_admins():
+    assert fallback_targets((), frozenset({"UADM2", "UADM1"})) == ((), ("UADM1", "UADM2"))
+    assert fallback_targets(("CESCALATE", "UONCALL"), frozenset({"UADM1"})) == (("CESCALATE",), ("UONCALL",))
+
+
+def test_raising_makes_the_next_level_due_now_and_lowering_pages_no_one():
+    now = T0 + timedelta(minutes=40)
+    sev1 = levels_for(DEFAULT_MATRIX, Severity.SEV1, IncidentKind.PERFORMANCE)
+    ladder_from, reached = replan_from(sev1, 2, now, raising=True)  # a sev3 at level 2 raised to sev1
+    assert reached == 2 and ladder_from == now - timedelta(minutes=30)
+    raised = plan(state(Severity.SEV1, level_reached=2, ladder_from=ladder_from), EVERYONE, now)
+    assert [e.level.number for e in raised.effects] == [3]
+    assert raised.next_at == now + timedelta(minutes=30)  # level 4 keeps its distance from level 3
+    sev3 = levels_for(DEFAULT_MATRIX, Severity.SEV3, IncidentKind.PERFORMANCE)
+    ladder_from, reached = replan_from(sev3, 1, now, raising=False)  # a sev1 at level 1 lowered to sev3
+    lowered = plan(state(Severity.SEV3, level_reached=reached, ladder_from=ladder_from), EVERYONE, now)
+    assert lowered.effects == () and lowered.next_at == now + timedelta(minutes=240)
+    assert is_raise(Severity.SEV3, Severity.SEV1) and not is_raise(Severity.SEV1, Severity.SEV2)
+    assert next_action_at(state(Severity.SEV3, level_reached=2, ladder_from=ladder_from), 2, 0) is None

@@ -1,14 +1,18 @@
 """Stage exit criteria as plain data: each stage's checklist from the facts, and when it lets an initiative go."""
 
+from datetime import date
+
 import pytest
 
 from bot.domain.gates import (
     STAGE_EXIT_SIGNED,
     GateFacts,
     GovernanceRecord,
+    LaunchFacts,
     exit_checklist,
     may_advance,
     next_stage,
+    stage_target,
     unmet,
 )
 from bot.domain.vocabulary import Role
@@ -20,10 +24,16 @@ ALL_ROLES = {Role.BUSINESS_OWNER: "U1", Role.PRODUCT_MANAGER: "U2", Role.DATA_EN
 COMPLETE = dict.fromkeys(("use-case", "owner", "thresholds", "escalation", "compliance", "audit-spec"), True)
 
 
+# Issue 17 (H): the handoff's retrospectives and the pilot's artifacts, all on record.
+HANDOFF_RECORDS = dict(retrospectives_completed=2,
+                       pilot_artifacts=frozenset({"acceptance-criteria", "edge-cases", "failure-modes"}))
+
+
 def facts(stage: Stage, **overrides) -> GateFacts:
     values = dict(stage=stage, days_in_stage=0, readiness={}, baseline_signed=False, governance_items={},
                   governance_signed=False, roles={}, launch_reviews_completed=0, checkpoint_90_due=False,
-                  kpis_within=None, stage_exit_signed=False)
+                  kpis_within=None, stage_exit_signed=False,
+                  launch=LaunchFacts(fallback=True, share=100, full_signed=True))  # G: tested in test_rollout.py
     values.update(overrides)
     return GateFacts(**values)
 
@@ -62,9 +72,27 @@ def test_handoff_needs_the_four_roles_28_days_and_a_signed_governance_record():
     unsigned = shown(exit_checklist(facts(Stage.HANDOFF, governance_items=COMPLETE)))
     assert unsigned["Governance record complete and signed"] == (False, "complete, not signed")
     ready = exit_checklist(facts(Stage.HANDOFF, roles=ALL_ROLES, days_in_stage=28, governance_items=COMPLETE,
-                                 governance_signed=True, stage_exit_signed=True))
+                                 governance_signed=True, stage_exit_signed=True, parallel_reviews_completed=4,
+                                 **HANDOFF_RECORDS))
     assert shown(ready)["The four production roles assigned"] == (True, "all held")
     assert may_advance(ready)
+
+
+def test_handoff_needs_four_parallel_operation_reviews_as_well_as_28_days():
+    checks = exit_checklist(facts(Stage.HANDOFF, roles=ALL_ROLES, days_in_stage=40, governance_items=COMPLETE,
+                                  governance_signed=True, stage_exit_signed=True, parallel_reviews_completed=3,
+                                  **HANDOFF_RECORDS))
+    assert shown(checks)["At least 4 weekly parallel-operation reviews completed"] == (False, "3 completed")
+    assert [c.label for c in unmet(checks)] == ["At least 4 weekly parallel-operation reviews completed"]
+    assert not may_advance(checks)
+
+
+def test_stage_targets_follow_the_framework_timeline():
+    entered = date(2026, 11, 2)
+    assert stage_target(Stage.READINESS, entered) == date(2026, 11, 30)  # weeks 1 to 4
+    assert stage_target(Stage.HANDOFF, entered) == date(2026, 12, 14)  # weeks 3 to 8
+    assert stage_target(Stage.LAUNCH, entered) == date(2026, 12, 21)  # weeks 6 to 12
+    assert stage_target(Stage.OPERATIONS, entered) is None and stage_target(Stage.RETIRED, entered) is None
 
 
 @pytest.mark.parametrize(("due", "within", "detail"), [
@@ -103,3 +131,18 @@ def test_the_governance_record_counts_the_escalation_matrix_as_always_in_force()
     full = GovernanceRecord(texts={"use-case": "x", "compliance": "y", "audit-spec": "z"}, owner="U1",
                             thresholds={"latency": 2.0}, escalation={})
     assert full.missing() == () and all(full.present().values())
+
+
+@pytest.mark.parametrize("stage", [Stage.READINESS, Stage.HANDOFF, Stage.LAUNCH, Stage.OPERATIONS])
+def test_every_unmet_check_of_every_stage_names_its_way_forward_with_the_real_key(stage):
+    from messages.stages import detail
+
+    nothing = facts(stage, stage_entered_on=date(2026, 3, 2), launch_date=date(2026, 3, 2),
+                    governance_items={**COMPLETE, "use-case": False, "owner": False})
+    for check in exit_checklist(nothing):
+        if check.holds:
+            continue
+        shown = detail(check, key="triage", stage=stage)
+        assert ("`/steward " in shown or "holds on" in shown or "next weekly prompt" in shown
+                or "next retrospective" in shown), (check.label, shown)
+        assert "<key>" not in shown and ("`/steward " not in shown or "triage" in shown), shown

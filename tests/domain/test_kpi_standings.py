@@ -103,3 +103,23 @@ def test_history_filled_in_late_is_backfill_and_never_declares_or_recovers():
     assert breach_action(latency, 2.0, 1.0, incident_open=True, previously_within=False,
                          backfill=True) is BreachAction.NONE
     assert breach_action(latency, 2.0, 9.0, incident_open=False, previously_within=True) is BreachAction.DECLARE
+
+
+def test_a_value_older_than_the_freshness_window_is_stale_and_never_within():
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2028, 4, 3, 10, tzinfo=UTC)
+    july = datetime(2027, 7, 12, 9, tzinfo=UTC)
+    rows = standings({"task-completion": 80, "latency": 2}, {"task-completion": 88, "latency": 1},
+                     measured_at={"task-completion": july, "latency": now - timedelta(days=14)}, now=now,
+                     freshness=timedelta(days=14))
+    completion, latency = standing(rows, "task-completion"), standing(rows, "latency")
+    assert completion.stale and completion.within is None and completion.was_within is True
+    assert completion.measured_at == july and completion.age == now - july
+    assert not latency.stale and latency.within is True  # exactly the window old is still fresh
+    thresholds = {name: (0 if kpi.direction == "min" else 100) for name, kpi in KPIS.items()} | {"latency": 10}
+    values = {name: 50.0 for name in KPIS} | {"latency": 1.0}
+    fresh = {name: now - timedelta(days=1) for name in KPIS}
+    assert all_within(standings(thresholds, values, measured_at=fresh, now=now, freshness=timedelta(days=14)))
+    assert not all_within(standings(thresholds, values, measured_at=fresh | {"adoption": july}, now=now,
+                                    freshness=timedelta(days=14)))

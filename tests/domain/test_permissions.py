@@ -25,3 +25,18 @@ def test_a_person_may_hold_several_roles_or_none():
     assert permissions.roles_held("UOWNER", ROLES) == [Role.BUSINESS_OWNER, Role.EXECUTIVE_SPONSOR]
     assert permissions.roles_held("UOTHER", ROLES) == []
     assert permissions.is_admin("UADMIN", ADMINS) and not permissions.is_admin("UOWNER", ADMINS)
+
+
+def test_an_admin_acts_for_a_vacant_role_and_only_for_a_vacant_one():
+    owner_vacant = {Role.PRODUCT_MANAGER: "UPM"}
+    acting = permissions.acting_role("UADMIN", ADMINS, owner_vacant, (Role.BUSINESS_OWNER,))
+    assert acting == permissions.Acting(Role.BUSINESS_OWNER, for_vacant=True)
+    # A held role is never taken over, and only admins act for anyone.
+    assert permissions.acting_role("UADMIN", ADMINS, ROLES, (Role.BUSINESS_OWNER,)) is None
+    assert permissions.acting_role("UPM", ADMINS, owner_vacant, (Role.BUSINESS_OWNER,)) is None
+    # A holder acts as themselves, even when they are an admin too.
+    assert permissions.acting_role("UOWNER", ADMINS, ROLES, (Role.BUSINESS_OWNER,)) == \
+        permissions.Acting(Role.BUSINESS_OWNER)
+    assert permissions.acting_role("UADMIN", ADMINS | {"UPM"}, owner_vacant, (Role.PRODUCT_MANAGER,)) is None
+    assert permissions.acting_role("UPM", ADMINS | {"UPM"}, owner_vacant, (Role.PRODUCT_MANAGER,)) == \
+        permissions.Acting(Role.PRODUCT_MANAGER)

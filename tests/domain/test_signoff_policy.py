@@ -1,8 +1,11 @@
 """The sign-off policy as plain data: who may sign what, and every reason a sign-off is refused."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from bot.domain.escalation import Severity
+from bot.domain.evidence import Break, BreakKind, Stability
 from bot.domain.kpis import KPIS, KpiStanding
 from bot.domain.signoff import (
     Decision,
@@ -23,6 +26,8 @@ OWNER, SPONSOR, PM = "UOWNER", "USPONSOR", "UPM"
 APPROVE, REJECT = Decision.APPROVE, Decision.REJECT
 ALL_PROPOSED = tuple(KPIS)
 GOOD = tuple(KpiStanding(kpi, 1.0, 1.0 if kpi.direction == "max" else 99.0) for kpi in KPIS.values())
+NOW = datetime(2028, 4, 3, 10, 0, tzinfo=UTC)
+STABLE = Stability(now=NOW, days=90, holds_from=NOW - timedelta(days=5), breaks=())
 
 
 def facts(subject: str, decision=APPROVE, *, held=(Role.BUSINESS_OWNER,), signer=OWNER, **overrides):
@@ -33,7 +38,7 @@ def facts(subject: str, decision=APPROVE, *, held=(Role.BUSINESS_OWNER,), signer
 
 
 def scope(decision=APPROVE, *, held=(Role.BUSINESS_OWNER,), signer=OWNER, **overrides):
-    values = dict(stage=Stage.OPERATIONS, days_in_stage=120, standings=GOOD)
+    values = dict(stage=Stage.OPERATIONS, days_in_stage=120, standings=GOOD, stability=STABLE)
     values.update(overrides)
     return facts("scope-expansion", decision, held=held, signer=signer, **values)
 
@@ -104,11 +109,13 @@ def test_scope_expansion_waits_for_ninety_days_of_operations(stage, days):
     assert check(scope(days_in_stage=90)) is Role.BUSINESS_OWNER
 
 
-def test_scope_expansion_is_approved_only_with_every_kpi_within_its_threshold():
-    outside = (*GOOD[:1], KpiStanding(KPIS["exception-rate"], 8, 12), KpiStanding(KPIS["latency"], 2, None))
-    refused = check(scope(standings=outside))
-    assert refused == Refusal(Reason.KPIS_NOT_WITHIN, ("exception-rate", "latency"))
-    assert check(scope(REJECT, standings=outside)) is Role.BUSINESS_OWNER
+def test_scope_expansion_is_approved_only_after_a_stable_period_and_rejected_any_time():
+    breach = Break(BreakKind.BREACH, NOW - timedelta(days=41), NOW - timedelta(days=41), kpi="adoption", value=30,
+                   threshold=60)
+    broken = Stability(now=NOW, days=90, holds_from=NOW + timedelta(days=49), breaks=(breach,))
+    assert check(scope(stability=broken)) == Refusal(Reason.NOT_STABLE)
+    assert check(scope(stability=None)) == Refusal(Reason.NOT_STABLE)  # no evidence gathered is no evidence
+    assert check(scope(REJECT, stability=broken)) is Role.BUSINESS_OWNER
 
 
 def test_scope_expansion_is_signed_by_the_owner_or_the_sponsor():
@@ -130,16 +137,55 @@ def test_one_person_cannot_approve_scope_expansion_under_both_roles():
         is Role.BUSINESS_OWNER
 
 
+def test_one_person_acting_for_the_vacant_sponsor_cannot_give_the_second_approval():
+    # An admin who approved as business owner, now acting for a vacant executive sponsor, signs under that role.
+    approved_as_owner = (PriorSignoff(OWNER, Role.BUSINESS_OWNER, APPROVE, NOW - timedelta(days=1)),)
+    refused = check(scope(held=(Role.EXECUTIVE_SPONSOR,), prior_scope=approved_as_owner))
+    assert refused.reason is Reason.SAME_PERSON
+    # Superseded by another person's approval as owner: then they may.
+    by_other = (*approved_as_owner, PriorSignoff(PM, Role.BUSINESS_OWNER, APPROVE, NOW))
+    assert check(scope(held=(Role.EXECUTIVE_SPONSOR,), prior_scope=by_other)) is Role.EXECUTIVE_SPONSOR
+
+
+def outcome(signoffs, *, holds_from=NOW - timedelta(days=30), pairing=14):
+    result = scope_expansion_outcome(signoffs, holds_from=holds_from, pairing=timedelta(days=pairing))
+    return result.approved, list(result.still_needed)
+
+
 def test_scope_expansion_needs_both_roles_from_two_people_and_the_latest_counts():
-    owner = PriorSignoff(OWNER, Role.BUSINESS_OWNER, APPROVE)
-    sponsor = PriorSignoff(SPONSOR, Role.EXECUTIVE_SPONSOR, APPROVE)
-    assert scope_expansion_outcome([owner]) == (False, [Role.EXECUTIVE_SPONSOR])
-    assert scope_expansion_outcome([owner, sponsor]) == (True, [])
-    withdrawn = PriorSignoff(SPONSOR, Role.EXECUTIVE_SPONSOR, REJECT)
-    assert scope_expansion_outcome([owner, sponsor, withdrawn]) == (False, [Role.EXECUTIVE_SPONSOR])
-    same_person = PriorSignoff(OWNER, Role.EXECUTIVE_SPONSOR, APPROVE)
-    assert scope_expansion_outcome([owner, same_person]) == (False, [Role.EXECUTIVE_SPONSOR])
-    assert scope_expansion_outcome([]) == (False, [Role.BUSINESS_OWNER, Role.EXECUTIVE_SPONSOR])
+    owner = PriorSignoff(OWNER, Role.BUSINESS_OWNER, APPROVE, NOW - timedelta(days=2))
+    sponsor = PriorSignoff(SPONSOR, Role.EXECUTIVE_SPONSOR, APPROVE, NOW - timedelta(days=1))
+    assert outcome([owner]) == (False, ["executive_sponsor"])
+    assert outcome([owner, sponsor]) == (True, [])
+    withdrawn = PriorSignoff(SPONSOR, Role.EXECUTIVE_SPONSOR, REJECT, NOW)
+    assert outcome([owner, sponsor, withdrawn]) == (False, ["executive_sponsor"])
+    same_person = PriorSignoff(OWNER, Role.EXECUTIVE_SPONSOR, APPROVE, NOW)
+    assert outcome([owner, same_person]) == (False, ["executive_sponsor"])
+    assert outcome([]) == (False, ["business_owner", "executive_sponsor"])
+
+
+def test_approvals_count_only_after_stability_held_and_within_the_pairing_window():
+    sponsor_2027 = PriorSignoff(SPONSOR, Role.EXECUTIVE_SPONSOR, APPROVE, datetime(2027, 7, 1, tzinfo=UTC))
+    owner_2028 = PriorSignoff(OWNER, Role.BUSINESS_OWNER, APPROVE, NOW)
+    result = scope_expansion_outcome([sponsor_2027, owner_2028], holds_from=datetime(2027, 6, 1, tzinfo=UTC),
+                                     pairing=timedelta(days=14))
+    assert not result.approved and result.still_needed == ("executive_sponsor",)
+    assert [(a.role, lapse.value) for a, lapse in result.lapsed] == [("executive_sponsor", "too-far-apart")]
+    # A breach between the two (stability held again only after it) voids the first.
+    owner = PriorSignoff(OWNER, Role.BUSINESS_OWNER, APPROVE, NOW - timedelta(days=3))
+    sponsor = PriorSignoff(SPONSOR, Role.EXECUTIVE_SPONSOR, APPROVE, NOW)
+    result = scope_expansion_outcome([owner, sponsor], holds_from=NOW - timedelta(days=1), pairing=timedelta(days=14))
+    assert not result.approved and result.still_needed == ("business_owner",)
+    assert [(a.role, lapse.value) for a, lapse in result.lapsed] == [("business_owner", "before-stable")]
+    assert outcome([owner, sponsor], pairing=2) == (False, ["business_owner"])
+    assert outcome([owner, sponsor], pairing=3) == (True, [])
+
+
+def test_a_stage_exit_is_approved_only_while_every_other_criterion_holds():
+    unmet = ("Readiness: data reliability", "Baseline thresholds signed by the business owner")
+    assert check(facts("stage-exit", exit_unmet=unmet)) == Refusal(Reason.EXIT_CRITERIA_UNMET, unmet)
+    assert check(facts("stage-exit", REJECT, exit_unmet=unmet)) is Role.BUSINESS_OWNER  # a rejection, any time
+    assert check(facts("stage-exit")) is Role.BUSINESS_OWNER
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -154,3 +200,9 @@ def test_scope_expansion_needs_both_roles_from_two_people_and_the_latest_counts(
 ])
 def test_subjects_parse_or_are_refused(text, expected):
     assert parse_subject(text) == expected
+
+
+def test_a_person_covering_the_other_signer_counts_as_them_in_the_outcome_too():
+    owner = PriorSignoff(OWNER, Role.BUSINESS_OWNER, APPROVE, NOW - timedelta(days=1))
+    covering_owner = PriorSignoff(PM, Role.EXECUTIVE_SPONSOR, APPROVE, NOW, counts_as=frozenset({OWNER}))
+    assert outcome([owner, covering_owner]) == (False, ["executive_sponsor"])

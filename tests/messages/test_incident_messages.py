@@ -157,3 +157,48 @@ def test_an_ordinary_chart_is_a_png_named_for_the_initiative_and_day():
     png, filename, title = kpi_messages.trend_chart(series, {"latency": 2.0}, kpis=list(KPIS.values()), key="churn",
                                                     name="Churn", days=90, until=T0 + timedelta(days=1))
     assert png.startswith(b"\x89PNG") and filename == "churn-kpis-2026-03-03.png" and title == "KPI trends of churn"
+
+
+# Issue 15: direct pages, the fallback, severity changes, the Home tab's open pages
+
+from bot.domain.escalation import Level  # noqa: E402
+from messages import pages as page_messages  # noqa: E402
+from messages.render import check_limits  # noqa: E402
+
+
+def test_page_placeholders_are_filled_with_todays_holders_or_say_vacant():
+    text = f"{page_messages.holder(Role.MLOPS_ENGINEER)} and {page_messages.holder(Role.PRODUCT_MANAGER)}"
+    assert page_messages.fill_holders(text, {"mlops_engineer": "UML"}) == "<@UML> and nobody (vacant now)"
+    assert json.loads(page_messages.fill_holders(json.dumps([{"t": text}]), {})) == [
+        {"t": "nobody (vacant now) and nobody (vacant now)"}]
+
+
+def test_a_direct_page_escapes_what_people_typed_and_drops_its_buttons_once_acknowledged():
+    link = page_messages.thread_link("C0OPS", "1772460000.000100")
+    assert link == "https://slack.com/archives/C0OPS/p1772460000000100"
+    opened = page_messages.direct_page(incident(), INITIATIVE, why="You are paged.", link=link, level_count=4)
+    check_limits(opened)
+    body = json.dumps(opened.blocks[1:])  # the header is plain_text: Slack formats nothing there
+    assert "<!channel>" not in body and "Churn &lt;predictor&gt;" in body
+    assert "&lt;!channel&gt;" in opened.text
+    actions = next(b for b in opened.blocks if b["type"] == "actions")["elements"]
+    assert [a["action_id"] for a in actions] == ["incident_ack", "incident_escalate"]
+    assert IncidentButton.decode(actions[0]["value"]).number == 3
+    assert EscalateButton.decode(actions[1]["value"]).seen_level == 1
+    acked = page_messages.direct_page(incident(status=IncidentStatus.ACKNOWLEDGED, acknowledged_by="UDE",
+                                               acknowledged_at=T0 + timedelta(minutes=7)),
+                                      INITIATIVE, why="You are paged.", link=link, level_count=4)
+    assert not [b for b in acked.blocks if b["type"] == "actions"]
+    assert "Acknowledged by <@UDE> after 7 min" in json.dumps(acked.blocks)
+
+
+def test_the_fallback_note_and_the_home_block_say_who_and_escape_titles():
+    note = page_messages.fallback_thread(incident(), number=2, level=Level(3, 30, (Role.BUSINESS_OWNER,)),
+                                         people=["UADM"], channels=["CESC"], every=30)
+    line = note.blocks[0]["text"]["text"]
+    assert "(repeat 2). Paging level 3 again: @@holder:business_owner@@ (business owner)." in line
+    assert "Fallback: <@UADM>, <#CESC>." in line
+    blocks = page_messages.home_blocks([(incident(), INITIATIVE)])
+    assert blocks[0]["text"]["text"] == "Your open pages"
+    assert "&lt;!channel&gt;" in blocks[1]["text"]["text"] and blocks[1]["accessory"]["value"] == "INC3"
+    assert page_messages.home_blocks([]) == []

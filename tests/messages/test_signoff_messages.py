@@ -44,8 +44,9 @@ def facts(subject, **overrides):
      "Scope expansion is considered only after 90 days of stable operations; `triage` is in operations for 12 days."),
     ("scope-expansion", {"stage": Stage.LAUNCH}, Refusal(Reason.TOO_EARLY_FOR_SCOPE),
      "Scope expansion is considered only after 90 days of stable operations; `triage` is in launch."),
-    ("scope-expansion", {}, Refusal(Reason.KPIS_NOT_WITHIN, ("latency",)),
-     "Scope expansion needs every KPI within its threshold; not within (or not recorded): `latency`."),
+    ("stage-exit", {}, Refusal(Reason.EXIT_CRITERIA_UNMET, ("Readiness: data reliability",)),
+     "The stage exit can be approved only while every other exit criterion holds; not yet: Readiness: data "
+     "reliability. `/steward initiative advance triage` shows the checklist."),
     ("scope-expansion", {}, Refusal(Reason.SAME_PERSON),
      "You approved scope expansion under your other role; the business owner and the executive sponsor must be "
      "two different people."),
