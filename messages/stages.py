@@ -129,12 +129,19 @@ def advanced(initiative: InitiativeLike, *, previous: Stage, actor: str, cadence
 
 
 def overrun(initiative: InitiativeLike, *, target: date, owner: str | None, sponsor: str | None,
-            checks: Sequence[Check]) -> Message:
-    """The one notice that a stage overran the framework's timeline: to the owner and sponsor, with what is missing."""
+            checks: Sequence[Check], admins: Sequence[str] = ()) -> Message:
+    """The one notice that a stage overran the framework's timeline: to the owner and sponsor (the admins for a
+    vacant one), with what is missing."""
     stage = Stage(initiative.stage)
     timeline = gates.TIMELINE[stage]
-    who = " ".join(f"{user_mention(user)} ({label})" if user else f"the {label} (vacant)"
-                   for user, label in ((owner, "business owner"), (sponsor, "executive sponsor")))
+    held = [f"{user_mention(user)} ({label})" for user, label in ((owner, "business owner"),
+                                                                   (sponsor, "executive sponsor")) if user]
+    vacant = [label for user, label in ((owner, "business owner"), (sponsor, "executive sponsor")) if not user]
+    who = " and ".join(held)
+    if vacant:
+        stand_in = ", ".join(user_mention(a) for a in admins) or "nobody: no Steward admins are configured"
+        who = (f"{who}; " if who else "") + f"the {' and the '.join(vacant)} {'is' if len(vacant) == 1 else 'are'} " \
+              f"vacant, so the Steward admins: {stand_in}"
     missing = [f"• {c.label}" + (f" — {detail(c, key=initiative.key, stage=stage)}" if detail(
         c, key=initiative.key, stage=stage) else "") for c in unmet(list(checks))]
     line = (f":hourglass: *{stage_title(stage)}* of `{initiative.key}` has overrun the framework's timeline "

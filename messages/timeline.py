@@ -6,10 +6,10 @@ import html
 import json
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from messages.render import Message, local_time, mrkdwn_escape, render, truncate, user_mention
+from messages.render import Message, duration, local_time, mrkdwn_escape, render, truncate, user_mention
 
 MAX_LINE = 400
 MAX_SECTION = 2900
@@ -62,6 +62,17 @@ def _detail(entry: EntryLike) -> dict:
         return {}
 
 
+def _page_words(detail: dict) -> str:
+    """Who a page reached and how, from what the outbox recorded when Slack took it."""
+    if detail.get("via") == "dm" and detail.get("user"):
+        return f"paged {user_mention(detail['user'])} by direct message"
+    if detail.get("via") == "channel" and detail.get("channel"):
+        return f"paged the fallback channel <#{detail['channel']}>"
+    people = ", ".join(user_mention(u) for u in detail.get("users", []))
+    where = f"level {detail['level']}" if detail.get("level") else "the fallback"
+    return f"paged {where} in the thread" + (f": {people}" if people else " (nobody holds it now)")
+
+
 def entry_line(entry: EntryLike, zone: str) -> str:
     """One line of the timeline: when, who, what."""
     when = local_time(entry.at, zone, "%d %b %H:%M")
@@ -76,16 +87,19 @@ def entry_line(entry: EntryLike, zone: str) -> str:
     elif entry.kind == "reply_deleted":
         what = "deleted their reply"
     elif entry.kind == "page":
-        people = ", ".join(user_mention(u) for u in detail.get("users", []))
-        what = f"paged {people}" + (f": {words}" if words else "") if people else (words or "paged")
+        what = _page_words(detail) + (f": {words}" if words else "")
     elif entry.kind == "acknowledged":
-        what = "acknowledged" + (f": {words}" if words else "")
+        waited = detail.get("waited_seconds")
+        what = "acknowledged" + (f" after {duration(timedelta(seconds=waited))}" if waited is not None else "")
+        what += f": {words}" if words else ""
     elif entry.kind == "severity":
-        what = "changed the severity" + (f": {words}" if words else "")
+        changed = f" from {detail['from']} to {detail['to']}" if detail.get("from") and detail.get("to") else ""
+        what = f"changed the severity{changed}" + (f": {words}" if words else "")
     elif entry.kind == "resolved":
         what = "resolved it" + (f": {words}" if words else "")
     elif entry.kind == "declared":
-        what = "declared it" + (f": {words}" if words else "")
+        what = "declared it" + (f" as {detail['severity']}" if detail.get("severity") else "") + (
+            f": {words}" if words else "")
     else:
         what = f"{entry.kind.replace('_', ' ')}" + (f": {words}" if words else "")
     return f"• {when} {who} {what}"

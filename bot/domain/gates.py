@@ -202,7 +202,7 @@ def exit_checklist(facts: GateFacts) -> list[Check]:
         within = facts.checkpoint_90_due and facts.kpis_within is True
         detail = ("the 90-day checkpoint is not due yet" if not facts.checkpoint_90_due else
                   "every KPI within threshold" if facts.kpis_within else
-                  "some KPIs are outside their thresholds or not recorded")
+                  "some KPIs are outside their thresholds, stale or not recorded")
         due_on = facts.launch_date + timedelta(days=LAUNCH_CHECKPOINT_DAYS) if facts.launch_date else None
         checks.append(Check("90-day KPI checkpoint within thresholds", within, detail, name=CHECKPOINT_90,
                             way=(due_on if not facts.checkpoint_90_due else None,)))

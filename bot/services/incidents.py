@@ -112,7 +112,7 @@ def open_incident(session: Session, services: Services, initiative: Initiative, 
                   message=_root(incident, initiative), purpose="incident.root", initiative_id=initiative.id,
                   subject_id=incident.id, at=now)
     timeline.record(session=session, incident=incident, kind=timeline.DECLARED, actor=declared_by, at=now,
-                    text=f"{severity.value} declared: {title}", detail={"severity": severity.value, "kind": kind.value},
+                    text=title, detail={"severity": severity.value, "kind": kind.value},
                     dedup=f"declared:{incident.id}")
     paging_targets.queue(session, services, incident, initiative, paging_targets.TRIGGER, now, by=declared_by)  # D
     _carry_out(session, services, incident, initiative, outcome.effects, now, by_hand=None)
@@ -269,8 +269,8 @@ def acknowledge(services: Services, actor: Actor, command: IncidentAck) -> Messa
         _queue_root_update(session, incident, initiative, actor.now)
         pages.queue_direct_updates(session, incident, actor.now)
         timeline.record(session=session, incident=incident, kind=timeline.ACKNOWLEDGED, actor=actor.user_id,
-                        at=actor.now, text=f"Acknowledged after {int(waited.total_seconds() // 60)} min",
-                        detail={"level_reached": incident.level_reached}, dedup=f"ack:{incident.id}")
+                        at=actor.now, dedup=f"ack:{incident.id}",
+                        detail={"level_reached": incident.level_reached, "waited_seconds": int(waited.total_seconds())})
         paging_targets.queue(session, services, incident, initiative, paging_targets.ACKNOWLEDGE, actor.now,
                              by=actor.user_id)  # D: PagerDuty, webhooks
         append_event(session=session, team_id=actor.team_id, actor=actor.user_id, action="incident.acknowledged",
@@ -423,7 +423,7 @@ def change_severity(services: Services, actor: Actor, command: IncidentSeverityC
         _queue_root_update(session, incident, initiative, actor.now)
         timeline.record(session=session, incident=incident, kind=timeline.SEVERITY, actor=actor.user_id,
                         at=actor.now,
-                        text=f"{old.value} -> {new.value}" + (f": {command.reason}" if command.reason else ""),
+                        text=command.reason,
                         detail={"from": old.value, "to": new.value, "reason": command.reason},
                         dedup=f"severity:{incident.id}:{incident.version}")
         append_event(session=session, team_id=actor.team_id, actor=actor.user_id, action="incident.severity_changed",

@@ -11,7 +11,7 @@ from bot.domain.gates import stage_target
 from bot.domain.vocabulary import Stage
 from bot.errors import Conflict, PermissionDenied, UsageError
 from bot.outbox import queue_message
-from bot.services import artifacts, cadence, cover, incidents, prometheus_sources, stages
+from bot.services import artifacts, cadence, cover, incidents, prometheus_sources, rollout, stages
 from bot.services import channels as channel_membership
 from bot.services.context import Actor, Services
 from bot.services.kpis import current_standings, refresh_silence
@@ -108,7 +108,8 @@ def show(services: Services, actor: Actor, command: InitiativeShow) -> Message:
             standings=current_standings(session, initiative, now=actor.now, policy=services.kpis),
             incident_lines=incidents.summary_lines(session, initiative)
             + prometheus_sources.show_lines(session, initiative)  # issue 16: sources and their errors
-            + artifacts.show_lines(session, initiative),  # H (issue 17): pilot artifacts, distribution comparison
+            + artifacts.show_lines(session, initiative)  # H (issue 17): pilot artifacts, distribution comparison
+            + rollout.show_lines(session, initiative),  # issue 17: fallback process and rollout share
             deviations=incident_rows.recent_deviations(session=session, initiative_id=initiative.id),
             held=channel_rows.held_count(session=session, team_id=initiative.team_id, channel_id=initiative.channel_id)
             if initiative.channel_state in channel_rows.UNUSABLE else 0,

@@ -257,9 +257,7 @@ def on_thread_page_sent(session: Session, row: OutboxMessage, ts: str, now: date
     for user in users:
         pages.record(session=session, team_id=incident.team_id, incident_id=incident.id, user_id=user, via="thread",
                      level=level, outbox_key=row.key, channel_id=row.channel_id, ts=ts, at=now)
-    what = f"Level {level} paged in the thread" if level_match else "Fallback paged in the thread"
-    timeline.record(session=session, incident=incident, kind=timeline.PAGE, actor="steward", at=now,
-                    text=what + (": " + ", ".join(f"<@{u}>" for u in users) if users else ""), message_ts=ts,
+    timeline.record(session=session, incident=incident, kind=timeline.PAGE, actor="steward", at=now, message_ts=ts,
                     detail={"level": level, "users": users, "via": "thread"}, dedup=f"page:{row.key}")
 
 
@@ -273,7 +271,7 @@ def on_direct_page_sent(session: Session, row: OutboxMessage, ts: str, now: date
                  level=int(level_match.group(1)) if level_match else 0, outbox_key=row.key,
                  channel_id=row.channel_id, ts=ts, at=now)
     timeline.record(session=session, incident=incident, kind=timeline.PAGE, actor="steward", at=now,
-                    text=f"Direct message to <@{row.user_id}>", message_ts=ts,
+                    message_ts=ts,
                     detail={"user": row.user_id, "via": "dm", "key": row.key}, dedup=f"page:{row.key}")
     if incident.status is not IncidentStatus.OPEN:
         queue_direct_updates(session, incident, now)
@@ -289,7 +287,7 @@ def on_fallback_sent(session: Session, row: OutboxMessage, ts: str, now: datetim
             if incident.status is not IncidentStatus.OPEN:
                 queue_direct_updates(session, incident, now)
             timeline.record(session=session, incident=incident, kind=timeline.PAGE, actor="steward", at=now,
-                            text=f"Fallback paged in <#{target.group(2)}>", message_ts=ts,
+                            message_ts=ts,
                             detail={"channel": target.group(2), "via": "channel"}, dedup=f"page:{row.key}")
         return
     on_thread_page_sent(session, row, ts, now)

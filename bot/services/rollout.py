@@ -161,6 +161,15 @@ def review_lines(session: Session, initiative: Initiative, kind: str) -> list[st
     return []
 
 
+def show_lines(session: Session, initiative: Initiative) -> list[str]:
+    """What `initiative show` says of the rollout: the fallback and the share in force, from handoff on."""
+    current = rollout_rows.share_in_force(session=session, initiative_id=initiative.id)
+    fallback = rollout_rows.fallback(session=session, initiative_id=initiative.id)
+    if current is None and fallback is None and initiative.stage not in (Stage.HANDOFF, Stage.LAUNCH):
+        return []
+    return rollout_messages.launch_review_lines(initiative, fallback=fallback, share=current)
+
+
 def suggest_hold(session: Session, initiative: Initiative, *, kpi: str, incident_number: int | None,
                  at: datetime) -> None:
     """A KPI breach while rolling out (launch, short of 100%) posts a suggestion to hold the share."""

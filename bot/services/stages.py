@@ -177,7 +177,8 @@ def _tell_overrun(session: Session, services: Services, initiative: Initiative, 
     checks = exit_checklist(gate_facts(session, services, initiative, now))
     holders = repository.active_roles(session=session, initiative_id=initiative.id)
     message = stage_messages.overrun(initiative, target=target, owner=holders.get(Role.BUSINESS_OWNER),
-                                     sponsor=holders.get(Role.EXECUTIVE_SPONSOR), checks=checks)
+                                     sponsor=holders.get(Role.EXECUTIVE_SPONSOR), checks=checks,
+                                     admins=sorted(services.settings.steward_admins))
     queue_message(session=session, team_id=initiative.team_id,
                   key=f"initiative:{initiative.id}:overrun:{initiative.stage.value}",
                   channel_id=initiative.channel_id, message=message, purpose="notice", initiative_id=initiative.id,

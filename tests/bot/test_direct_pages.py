@@ -261,8 +261,8 @@ def test_the_timeline_holds_the_pages_and_the_acknowledgement(staffed, slack):
     with freeze_time(at(3)):
         staffed.command("incident ack INC1", user=MLOPS)
         shown = reply_text(staffed.command("incident show INC1", user=MLOPS))
-    assert "Level 1 paged in the thread" in shown and f"Direct message to <@{MLOPS}>" in shown
-    assert "Acknowledged after 3 min" in shown
+    assert f"paged level 1 in the thread: <@{MLOPS}>" in shown and f"paged <@{MLOPS}> by direct message" in shown
+    assert "acknowledged after 3 min" in shown
 
 
 def test_a_page_still_reaches_people_when_the_incident_channel_refuses_steward(staffed, slack):

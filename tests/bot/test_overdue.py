@@ -119,11 +119,22 @@ def test_entering_a_stage_says_its_target_and_an_overrun_is_told_once_with_what_
     text = message_text(overrun)
     assert "*Stage 1: production readiness assessment* of `triage` has overrun the framework's timeline" in text
     assert "its target was Mon 30 Mar 2026" in text
-    assert f"<@{OWNER}> (business owner) <@{SPONSOR}> (executive sponsor): still missing:" in text
+    assert f"<@{OWNER}> (business owner) and <@{SPONSOR}> (executive sponsor): still missing:" in text
     assert "• Readiness: data reliability — not assessed — `/steward readiness triage data ready <evidence>`" in text
     assert "`/steward signoff triage stage-exit approve`" in text
     [event] = events(steward, "stage.overrun")
     assert event["stage"] == "readiness" and "Readiness: data reliability" in event["missing"]
+
+
+def test_an_overrun_with_the_owner_and_sponsor_vacant_is_told_to_the_admins(steward, slack):
+    start = utc(2026, 3, 2, 11)
+    type_(steward, "initiative create triage Invoice triage", at=start)
+    steward.drain(start)
+    sweep_days(steward, start + timedelta(days=29), 2)
+    [overrun] = posts_with(slack, "overrun")
+    text = message_text(overrun)
+    assert ("the business owner and the executive sponsor are vacant, so the Steward admins: "
+            f"<@{ADMIN}>: still missing:") in text
 
 
 def test_handoff_says_its_target_when_entered(steward, slack):

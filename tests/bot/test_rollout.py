@@ -153,6 +153,9 @@ def test_every_launch_review_shows_the_fallback_and_the_share(steward, slack):
     for text in prompts:
         assert "Fallback process:* Clerks key invoices by hand: wiki/fallback" in text
         assert "Rollout:* 15% of full volume" in text
+    shown = clock.type("initiative show triage")  # and so does the detail
+    assert "Fallback process:* Clerks key invoices by hand: wiki/fallback" in shown
+    assert "Rollout:* 15% of full volume" in shown
 
 
 def test_a_kpi_breach_while_rolling_out_suggests_holding_the_share(steward, slack):

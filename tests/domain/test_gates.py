@@ -97,8 +97,8 @@ def test_stage_targets_follow_the_framework_timeline():
 
 @pytest.mark.parametrize(("due", "within", "detail"), [
     (False, True, "the 90-day checkpoint is not due yet"),
-    (True, False, "some KPIs are outside their thresholds or not recorded"),
-    (True, None, "some KPIs are outside their thresholds or not recorded"),
+    (True, False, "some KPIs are outside their thresholds, stale or not recorded"),
+    (True, None, "some KPIs are outside their thresholds, stale or not recorded"),
 ])
 def test_launch_waits_for_the_90_day_checkpoint_within_thresholds(due, within, detail):
     checks = exit_checklist(facts(Stage.LAUNCH, launch_reviews_completed=6, checkpoint_90_due=due,
