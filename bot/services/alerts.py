@@ -20,6 +20,7 @@ from bot.domain.escalation import IncidentKind, IncidentStatus
 from bot.org_config import load_monitor_config
 from bot.services import incidents as incident_flows
 from bot.services import kpis as kpi_flows
+from bot.services import pages as page_flows
 from bot.services import paging_targets
 from bot.services.context import Services
 from messages import alerts as alert_messages
@@ -225,12 +226,18 @@ def _resolve(session: Session, incident: Incident, initiative: Initiative, alert
                                    next_escalation_at=None):
         return False
     incident_flows._queue_root_update(session, incident, initiative, now)
+    # As when a person resolves: the direct pages say so, and a sev1/sev2 still owes its postmortem.
+    page_flows.queue_direct_updates(session, incident, now)
+    postmortem = incident_flows.log_postmortem_if_due(session, incident, initiative, resolution=resolution,
+                                                      by=payload.source, now=now)
     timeline.record(session=session, incident=incident, kind=timeline.RESOLVED, actor=payload.source, at=now,
                     text=resolution, dedup=f"resolved:{incident.id}")
     append_event(session=session, team_id=incident.team_id, actor=payload.source, action="incident.resolved",
                  target=initiative.key, payload={"incident": f"INC{incident.number}", "roles": [],
-                                                 "resolution": resolution, "postmortem_requested": False}, at=now)
+                                                 "resolution": resolution, "postmortem_requested": postmortem},
+                 at=now)
     audit.bind(session=session, team_id=incident.team_id, rows=[incident])
+    metrics.observe_resolved(incident.severity, (now - incident.declared_at).total_seconds())
     return True
 
 

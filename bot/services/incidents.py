@@ -283,6 +283,17 @@ def acknowledge(services: Services, actor: Actor, command: IncidentAck) -> Messa
     return reply
 
 
+def log_postmortem_if_due(session: Session, incident: Incident, initiative: Initiative, *, resolution: str, by: str,
+                          now: datetime) -> bool:
+    """A resolved sev1/sev2 logs a deviation on the initiative's record, whoever resolved it: True when it did."""
+    if Severity(incident.severity) not in POSTMORTEM_SEVERITIES:
+        return False
+    incidents.add_deviation(session=session, team_id=incident.team_id, initiative_id=initiative.id,
+                            text=incident_messages.postmortem_deviation(incident, resolution=resolution),
+                            by=by, at=now, incident_id=incident.id)
+    return True
+
+
 def resolve(services: Services, actor: Actor, command: IncidentResolve) -> Message:
     """Close the incident with its resolution; a sev1/sev2 logs a deviation and asks for a postmortem."""
     with _changing(services, actor, command.number, IncidentEvent.RESOLVE, "resolve") as (
@@ -294,12 +305,8 @@ def resolve(services: Services, actor: Actor, command: IncidentResolve) -> Messa
                 raise Conflict(incident_messages.already_done(incident, timezone=initiative.timezone))
             raise Conflict(incident_messages.changed_meanwhile(incident.number))
         took = actor.now - incident.declared_at
-        postmortem = Severity(incident.severity) in POSTMORTEM_SEVERITIES
-        if postmortem:
-            incidents.add_deviation(session=session, team_id=actor.team_id, initiative_id=initiative.id,
-                                    text=incident_messages.postmortem_deviation(incident,
-                                                                                resolution=command.resolution),
-                                    by=actor.user_id, at=actor.now, incident_id=incident.id)
+        postmortem = log_postmortem_if_due(session, incident, initiative, resolution=command.resolution,
+                                           by=actor.user_id, now=actor.now)
         note = incident_messages.resolved_note(incident, key=initiative.key, by=actor.user_id, took=took,
                                                resolution=command.resolution, postmortem=postmortem,
                                                owner=roles.get(Role.BUSINESS_OWNER))

@@ -16,6 +16,7 @@ from storage import tokens
 from storage.db import session_scope
 from storage.models import (
     AuditEvent,
+    Deviation,
     Incident,
     IncidentTimelineEntry,
     Initiative,
@@ -217,6 +218,7 @@ def test_a_resolved_alert_resolves_the_unacknowledged_incident_steward_opened_an
         live, slack):
     with freeze_time(NOW):
         post(live, payload(alert(labels={"severity": "page"})), live.integration)
+    live.drain(NOW)  # the page reaches the MLOps engineer's direct messages
     with freeze_time(NOW + timedelta(minutes=5)):
         status, body = post(live, payload(alert(status="resolved")), live.integration)
     assert status == 200 and body["handled"][0]["action"] == "resolved"
@@ -237,6 +239,12 @@ def test_a_resolved_alert_resolves_the_unacknowledged_incident_steward_opened_an
     assert said[-1][:2] == ("resolved", "alertmanager")
     live.drain(NOW + timedelta(minutes=31))
     assert any("Steward resolves it" in t for t in thread(slack, first.number))
+    # As when a person resolves it: a sev2 still owes its postmortem, and the direct page says it is resolved.
+    with Session(live.engine) as session:
+        [deviation] = session.exec(select(Deviation).where(Deviation.incident_id == first.id)).all()
+    assert "SEV2 INC1" in deviation.text
+    direct_page = slack.posts("D" + MLOPS[1:])[0]  # the MLOps engineer, level 1 of a sev2
+    assert "Resolved" in message_text(direct_page)  # updated in place
 
 
 def test_resolution_only_notes_when_configured_not_to_resolve(live, slack, tmp_path, settings):
