@@ -33,6 +33,15 @@ def fill_holders(text: str, holders: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(mention, text)
 
 
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
+
+
+def people_named(*texts: str) -> list[str]:
+    """The people a page as sent mentions (the fallback's note names the last level's holders and the fallback
+    people), in the mention form `user_mention` writes."""
+    return sorted({user for text in texts for user in _MENTION.findall(text)})
+
+
 def thread_link(channel_id: str, root_ts: str) -> str:
     """A link to the incident's thread (Slack's archive permalink form)."""
     return f"https://slack.com/archives/{channel_id}/p{root_ts.replace('.', '')}"

@@ -2,8 +2,9 @@
 
 `prometheus_server(tmp_path, scrape_configs=[...])` and `alertmanager_server(tmp_path, config={...})` are
 context managers yielding the server's base URL (`http://127.0.0.1:<port>`). Each writes its configuration
-(JSON, which is YAML) under `tmp_path`, starts the binary, waits until `/-/ready` answers 200 (a bounded loop:
-it gives up after `READY_TIMEOUT` seconds and says what the process printed), and stops the process on exit.
+(JSON, which is YAML) under `tmp_path`, starts the binary, waits for the line it logs once it serves (an
+event, not a poll: it gives up after `READY_TIMEOUT` seconds and says what the process printed), and stops the
+process on exit.
 
 A missing binary raises `MonitorUnavailable`: the run fails, it never skips (`.ci/run` installs Debian's
 `prometheus` and `prometheus-alertmanager`).
@@ -22,12 +23,12 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 READY_TIMEOUT = 30.0  # seconds a server may take to answer /-/ready
-_POLL = 0.05
 
 PROMETHEUS_BINARY = "prometheus"
 ALERTMANAGER_BINARY = "prometheus-alertmanager"
@@ -64,18 +65,31 @@ def _ready(port: int) -> bool:
         connection.close()
 
 
+# The line each server logs once it answers requests: waiting on it is waiting on an event, not polling.
+READY_LINES = {"prometheus": b"Server is ready to receive web requests", "alertmanager": b"Listening on"}
+
+
 @contextlib.contextmanager
 def _serve(name: str, argv: list[str], port: int, log: Path) -> Iterator[str]:
-    with open(log, "wb") as output:
-        process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    ready = threading.Event()
+
+    def copy_log() -> None:  # the server's output into its log file, noting the ready line as it passes
+        with open(log, "wb") as output:
+            for line in process.stdout:
+                output.write(line)
+                output.flush()
+                if READY_LINES[name] in line:
+                    ready.set()
+        ready.set()  # the process ended: whoever waits finds out why below
+
+    reader = threading.Thread(target=copy_log, daemon=True)
+    reader.start()
     try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not _ready(port):
-            if process.poll() is not None:
-                raise MonitorUnavailable(f"{name} exited with {process.returncode}:\n{_tail(log)}")
-            if time.monotonic() > deadline:
-                raise MonitorUnavailable(f"{name} not ready after {READY_TIMEOUT:.0f}s:\n{_tail(log)}")
-            time.sleep(_POLL)
+        if not ready.wait(READY_TIMEOUT):
+            raise MonitorUnavailable(f"{name} not ready after {READY_TIMEOUT:.0f}s:\n{_tail(log)}")
+        if process.poll() is not None or not _ready(port):
+            raise MonitorUnavailable(f"{name} is not serving (exit {process.poll()}):\n{_tail(log)}")
         yield f"http://127.0.0.1:{port}"
     finally:
         if process.poll() is None:
@@ -85,6 +99,7 @@ def _serve(name: str, argv: list[str], port: int, log: Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
+        reader.join(5)
 
 
 def _tail(log: Path, lines: int = 30) -> str:

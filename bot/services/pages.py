@@ -253,7 +253,7 @@ def on_thread_page_sent(session: Session, row: OutboxMessage, ts: str, now: date
     roles = levels[level - 1].roles if level_match and level <= len(levels) else ()
     users = [holders[role] for role in roles if role in holders]
     if not level_match:  # the fallback: the last level's people and the fallback people are named in it
-        users = sorted(set(re.findall(r"<@([UW][A-Z0-9]+)>", row.text + row.blocks)))
+        users = page_messages.people_named(row.text, row.blocks)
     for user in users:
         pages.record(session=session, team_id=incident.team_id, incident_id=incident.id, user_id=user, via="thread",
                      level=level, outbox_key=row.key, channel_id=row.channel_id, ts=ts, at=now)

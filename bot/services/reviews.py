@@ -56,18 +56,8 @@ def complete(services: Services, actor: Actor, command: ReviewDone) -> Message:
     """
     with session_scope(services.engine) as session:
         review, initiative, rule = load_open(services, session, actor, command.number)
-        holders = repository.active_roles(session=session, initiative_id=initiative.id)
-        allowed = rule.completers() if rule else ()
-        held = permissions.roles_held(actor.user_id, holders)
-        acting = permissions.acting_role(actor.user_id, services.settings.steward_admins, holders, allowed)
-        if acting is None:
-            raise PermissionDenied(
-                review_messages.only_completers(review, rule, allowed=allowed, holders=holders, key=initiative.key),
-                attempt=RefusedAttempt("review.completion_refused", initiative.key,
-                                       {"review": f"R{review.number}", "kind": review.kind,
-                                        "roles": [r.value for r in held]}))
+        held, acting_for = _may_complete(services, session, actor, review, initiative, rule)
         check_completable(session, review, initiative, freshness=timedelta(days=services.kpis.freshness_days))
-        acting_for = acting.role if acting.for_vacant else None
         mark_completed(session, actor, review, initiative, review_messages.title(review, rule), command.notes,
                        held, acting_for=acting_for)
     services.notify_outbox()
@@ -182,7 +172,8 @@ def questions_of(services: Services, kind: str):
 
 
 def _may_complete(services: Services, session, actor: Actor, review, initiative, rule):
-    """The roles the person holds and the vacant role they act for, or the refusal (as `complete`)."""
+    """The roles the person holds and the vacant role they act for (None when they hold the role), or the
+    audited refusal: the one check for the command and the form."""
     holders = repository.active_roles(session=session, initiative_id=initiative.id)
     allowed = rule.completers() if rule else ()
     held = permissions.roles_held(actor.user_id, holders)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import http.client
 import json
-import time
+import threading
 import urllib.parse
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot import metrics
 from bot.server import make_wsgi_app
 from tests.monitoring import prometheus_server
 
@@ -138,35 +139,49 @@ def _query(prometheus: str, expression: str) -> list[dict]:
     return answer["data"]["result"]
 
 
-def _wait_for_query(prometheus: str, expression: str, predicate, timeout: float = 30.0) -> list[dict]:
-    """Poll Prometheus (bounded) until the query's result satisfies `predicate`; its last result otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = _query(prometheus, expression)
-        if predicate(result) or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
+class Scrapes:
+    """Counts Prometheus's scrapes of /metrics as Steward serves them, with a condition to wait on (no sleeping).
+
+    A target's scrapes are sequential: once scrape N+1 has begun, scrape N is in Prometheus's storage."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        self.changed = threading.Condition()
+        real = metrics.exposition
+
+        def exposition(engine=None):
+            with self.changed:
+                self.count += 1
+                self.changed.notify_all()
+            return real(engine)
+
+        monkeypatch.setattr(metrics, "exposition", exposition)
+
+    def settled(self, timeout: float = 30.0) -> None:
+        """Wait until a scrape that began after now has been stored: two more scrapes have begun."""
+        with self.changed:
+            wanted = self.count + 2
+            assert self.changed.wait_for(lambda: self.count >= wanted, timeout), f"{self.count} scrapes of {wanted}"
 
 
-def test_a_real_prometheus_scrapes_metrics_and_sees_the_series_move(steward, tmp_path):
+def test_a_real_prometheus_scrapes_metrics_and_sees_the_series_move(steward, tmp_path, monkeypatch):
+    scrapes = Scrapes(monkeypatch)
     target = f"127.0.0.1:{steward.server.effective_port}"
     config = {"job_name": "steward", "metrics_path": "/metrics", "scrape_interval": "1s", "scrape_timeout": "1s",
               "static_configs": [{"targets": [target]}]}
     with prometheus_server(tmp_path, scrape_configs=[config]) as prometheus:
-        up = _wait_for_query(prometheus, 'up{job="steward"}', lambda r: r and r[0]["value"][1] == "1")
+        scrapes.settled()
+        up = _query(prometheus, 'up{job="steward"}')
         assert up and up[0]["value"][1] == "1", up
-        opened = _wait_for_query(prometheus, "steward_incidents_open", lambda r: len(r) >= 8)
+        opened = _query(prometheus, "steward_incidents_open")
         assert {series["metric"]["severity"] for series in opened} == {"sev1", "sev2", "sev3", "sev4"}
 
         steward.command("initiative create churn Churn predictor stage=operations")
         steward.command("incident declare churn sev1 Scores are all zero")
-        moved = _wait_for_query(
-            prometheus, 'steward_incidents_open{severity="sev1",acknowledged="false"}',
-            lambda r: r and r[0]["value"][1] == "1")
+        scrapes.settled()
+        moved = _query(prometheus, 'steward_incidents_open{severity="sev1",acknowledged="false"}')
         assert moved and moved[0]["value"][1] == "1", moved
-        counted = _wait_for_query(
-            prometheus, 'steward_command_duration_seconds_count{command="incident declare"}',
-            lambda r: r and float(r[0]["value"][1]) >= 1)
+        counted = _query(prometheus, 'steward_command_duration_seconds_count{command="incident declare"}')
         assert counted and float(counted[0]["value"][1]) >= 1, counted
 
 
