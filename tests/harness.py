@@ -134,3 +134,19 @@ def http_get(port: int, path: str) -> tuple[int, dict]:
         return response.status, json.loads(response.read() or b"{}")
     finally:
         connection.close()
+
+
+def status_for_declared_length(port: int, path: str, length: int, headers: dict[str, str] | None = None) -> bytes:
+    """The first bytes a server on 127.0.0.1 answers to a POST that declares `length` but sends only its headers.
+
+    That is how a server that refuses oversized bodies must be tried: it answers 413 and closes at once,
+    without reading the body, so a client still sending the body in full may see the connection reset
+    instead of the answer (it depends on timing, which is why a full send is no test).
+    """
+    import socket
+
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {length}"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        return connection.recv(4096)

@@ -23,7 +23,7 @@ from storage.models import (
     KpiMeasurement,
     MonitorAlert,
 )
-from tests.harness import message_text, reply_text
+from tests.harness import message_text, reply_text, status_for_declared_length
 from tests.monitoring import alertmanager_server, post_json
 
 OWNER, PM, DATA, MLOPS = "UOWNER0001", "UPM0000001", "UDATA00001", "UMLOPS0001"
@@ -338,14 +338,9 @@ def test_bad_payloads_are_refused_naming_the_problem_and_record_nothing(live, bo
 
 
 def test_an_oversized_payload_is_refused_before_it_is_read_and_records_nothing(live):
-    import socket
-
-    # Only the headers go out, as a client that declares its length does: the server answers 413 at once,
-    # without reading (or waiting for) the megabyte. Sending it in full races the server's early close.
-    with socket.create_connection(("127.0.0.1", live.server.effective_port), timeout=10) as connection:
-        connection.sendall(f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                           f"Authorization: Bearer {live.integration}\r\nContent-Length: 1000001\r\n\r\n".encode())
-        answer = connection.recv(4096)
+    answer = status_for_declared_length(live.server.effective_port, PATH, 1_000_001,
+                                        {"Content-Type": "application/json",
+                                         "Authorization": f"Bearer {live.integration}"})
     assert answer.startswith(b"HTTP/1.1 413")
     assert incidents(live) == []
 

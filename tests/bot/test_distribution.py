@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from storage import tokens
 from storage.db import session_scope
 from storage.models import AuditEvent, DistributionComparison, Initiative, OutboxMessage, ReadinessAssessment
-from tests.harness import ADMIN, Steward, make_settings, message_text, reply_text
+from tests.harness import ADMIN, Steward, make_settings, message_text, reply_text, status_for_declared_length
 
 OWNER, PM = "UOWNER0001", "UPM0000001"
 NOW = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
@@ -184,7 +184,10 @@ def test_tokens_methods_sizes_and_forms_are_checked_before_anything_is_stored(st
     assert post(steward, body, token=token, key="fraud") == (403, {"error": "this token is not for initiative "
                                                                             "'fraud'"})
     assert post(steward, b"", token=token, method="GET")[0] == 405
-    assert post(steward, b"x" * 1_000_001, token=token)[0] == 413
+    answer = status_for_declared_length(steward.server.effective_port, "/api/v1/initiatives/triage/distribution",
+                                        1_000_001, {"Authorization": f"Bearer {token}",
+                                                    "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+    assert answer.startswith(b"HTTP/1.1 413")
     status, answer = post(steward, b"a,b\n1,2\n", token=token, content_type="text/csv")
     assert status == 422 and answer["field"] == "content-type" and "multipart/form-data" in answer["error"]
     status, answer = post(steward, json.dumps({"pilot": "a\n1\n"}).encode(), token=token,
