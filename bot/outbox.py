@@ -62,6 +62,10 @@ def queue_message(*, session: Session, team_id: str, key: str, channel_id: str, 
                           blocks=message.blocks_json(), purpose=purpose, at=at, **options)
 
 
+class _ClaimLost(Exception):
+    """Another sender took a row while this one sent it: its outcome is not this sender's to record."""
+
+
 @dataclass
 class DrainResult:
     sent: int = 0
@@ -85,7 +89,7 @@ class OutboxSender:
     deliveries: dict[str, Callable[[OutboxMessage], str | None]] = field(default_factory=dict)
     concurrency: int = 4  # channels sent to at once (each channel's rows stay in order)
 
-    def drain(self, now: datetime | None = None, *, batch: int = 50, max_batches: int = 20) -> DrainResult:
+    def drain(self, now: datetime | None = None, *, batch: int = 200, max_batches: int = 5) -> DrainResult:
         """Send every message due at `now` that Slack's pace allows; the rest are moved on to their moment.
 
         Each message is claimed first, so concurrent drains share the work. Nothing here sleeps.
@@ -127,8 +131,8 @@ class OutboxSender:
 
     def _drain_channels(self, due: list[outbox.DueRow], moment: datetime, pace_clock: Callable[[], datetime],
                         later: list[tuple[int, datetime]]) -> list[str | None]:
-        """Each channel's rows one after another, in order, and channels side by side (`concurrency` at once:
-        a call to Slack mostly waits)."""
+        """The batch's rows: channels side by side, each channel's rows in order; then the channels holding a row
+        with a resolver, one after another."""
         by_channel: dict[tuple[str, str], list[outbox.DueRow]] = {}
         for row in due:
             by_channel.setdefault((row.team_id, row.channel_id), []).append(row)
@@ -136,16 +140,101 @@ class OutboxSender:
         # ts): the channels holding one go after the others, one after another, in the order they were queued.
         after = [group for group in by_channel.values() if any(row.purpose in self.resolvers for row in group)]
         side_by_side = [group for group in by_channel.values() if group not in after]
-        if len(side_by_side) <= 1 or self.concurrency <= 1:
-            outcomes = [o for group in side_by_side for o in self._drain_channel(group, moment, pace_clock, later)]
+        outcomes = self._drain_side_by_side(side_by_side, moment, pace_clock, later) if side_by_side else []
+        return outcomes + [o for group in after for o in self._drain_channel(group, moment, pace_clock, later)]
+
+    def _drain_side_by_side(self, groups: list[list[outbox.DueRow]], moment: datetime,
+                            pace_clock: Callable[[], datetime], later: list[tuple[int, datetime]]) -> list[str | None]:
+        """Channels' rows paced, then claimed together in one statement, then sent (`concurrency` channels at
+        once: a call to Slack mostly waits), each channel's in order; what was sent is recorded together.
+
+        A burst across many channels costs three transactions, not three per message. Exactly once still
+        holds: a row sent but not yet recorded when the process dies keeps its claim, which lapses, and
+        the next attempt finds the post in the channel's history instead of posting again.
+        """
+        go: list[tuple[outbox.DueRow, list[str]]] = []
+        for group in groups:
+            for row in group:
+                calls = self._calls_of(row)
+                at = self.pacer.slot(row_id=row.id, team_id=row.team_id, channel=row.channel_id, calls=calls,
+                                     now=pace_clock()) if row.pending else None
+                if at is None:
+                    go.append((row, calls))
+                else:
+                    later.append((row.id, at))
+        if not go:
+            return []
+        with session_scope(self.engine) as session:  # one prebuilt UPDATE ... RETURNING for the whole batch
+            claimed = {row.id: row for row in outbox.claim_many(session=session, message_ids=[row.id for row, _ in go],
+                                                                  now=moment, lease=LEASE)}
+        channels: dict[tuple[str, str], list[tuple[OutboxMessage, list[str]]]] = {}
+        for due_row, calls in go:
+            if due_row.id in claimed:
+                channels.setdefault((due_row.team_id, due_row.channel_id), []).append((claimed[due_row.id], calls))
+            else:
+                self.pacer.release(due_row.id)  # another sender has it
+        sent: list[tuple[OutboxMessage, str | None]] = []  # recorded together below; appended from the threads
+
+        def send_channel(rows: list[tuple[OutboxMessage, list[str]]]) -> list[str | None]:
+            recent: dict[str, str | None] = {}  # key -> ts of what this channel sent just now (not yet recorded)
+            outcomes = []
+            for row, calls in rows:
+                held = self.pacer.held_until(team_id=row.team_id, channel=row.channel_id, calls=calls,
+                                             now=pace_clock())
+                if held is not None:  # a 429 met by a row before it cooled the channel: it waits, no call made
+                    outcomes.append(self._isolated(self._hand_back, row, moment, held))
+                    continue
+
+                def calling(row=row, calls=calls) -> None:  # the moment the call leaves, as Slack will count it
+                    self.pacer.called(team_id=row.team_id, channel=row.channel_id, calls=calls, at=pace_clock())
+
+                outcomes.append(self._isolated(self._deliver_claimed, row, moment, calling,
+                                               sent=sent, recent=recent))
+                self.pacer.release(row.id)
+            return outcomes
+
+        groups_claimed = list(channels.values())
+        if len(groups_claimed) <= 1 or self.concurrency <= 1:
+            outcomes = [o for rows in groups_claimed for o in send_channel(rows)]
         else:
             context = contextvars.copy_context()  # the sweep's log context goes with each row
-            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(side_by_side)),
+            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(groups_claimed)),
                                     thread_name_prefix="outbox") as pool:
-                done = pool.map(lambda group: context.copy().run(self._drain_channel, group, moment, pace_clock,
-                                                                 later), side_by_side)
-                outcomes = [outcome for group_outcomes in done for outcome in group_outcomes]
-        return outcomes + [o for group in after for o in self._drain_channel(group, moment, pace_clock, later)]
+                done = pool.map(lambda rows: context.copy().run(send_channel, rows), groups_claimed)
+                outcomes = [outcome for channel_outcomes in done for outcome in channel_outcomes]
+        if sent:
+            self._record_all_sent(sent, moment)
+        return outcomes
+
+    def _record_all_sent(self, sent: list[tuple[OutboxMessage, str | None]], now: datetime) -> None:
+        """Record rows Slack took, in one transaction and one statement. If that fails (or a claim was lost
+        meanwhile), each again, in a savepoint of its own, so one row whose hook fails cannot undo the others.
+        What stays unrecorded keeps its claim, which lapses; each next attempt looks in Slack first, so none
+        is posted twice."""
+        try:
+            with session_scope(self.engine) as session:
+                if not outbox.finish_all(session=session, rows=[row for row, _ in sent],
+                                         values=[self._sent_values(ts, now) for _, ts in sent]):
+                    raise _ClaimLost
+                for row, ts in sent:
+                    self._after_sent(session, row, ts, now)
+            return
+        except _ClaimLost:
+            pass
+        except Exception:
+            log.warning("recording %d sent outbox messages together failed; recording each on its own", len(sent),
+                        exc_info=True)
+        try:
+            with session_scope(self.engine) as session:
+                for row, ts in sent:
+                    try:
+                        with session.begin_nested():
+                            self._record_sent(session, row, ts, now)
+                    except Exception:
+                        log.exception("outbox message %s was sent as %s but could not be recorded; it will be "
+                                      "found in Slack", row.key, ts)
+        except Exception:
+            log.exception("%d sent outbox messages could not be recorded; they will be found in Slack", len(sent))
 
     def _drain_channel(self, rows: list[outbox.DueRow], moment: datetime, pace_clock: Callable[[], datetime],
                        later: list[tuple[int, datetime]]) -> list[str | None]:
@@ -154,9 +243,7 @@ class OutboxSender:
         lapsed claim goes at once: it was paced before and looks first."""
         outcomes = []
         for row in rows:
-            calls = CALLS.get(row.method, [row.method])
-            if row.unsure and row.method == "chat.postMessage":
-                calls = ["conversations.history", *calls]  # it looks in history first
+            calls = self._calls_of(row)
             at = self.pacer.slot(row_id=row.id, team_id=row.team_id, channel=row.channel_id, calls=calls,
                                  now=pace_clock()) if row.pending else None
             if at is not None:
@@ -166,18 +253,26 @@ class OutboxSender:
             def calling(row=row, calls=calls) -> None:  # the moment the call leaves, as Slack will count it
                 self.pacer.called(team_id=row.team_id, channel=row.channel_id, calls=calls, at=pace_clock())
 
-            outcomes.append(self._deliver_isolated(row.id, moment, calling))
+            outcomes.append(self._isolated(self._deliver, row.id, moment, calling))
             self.pacer.release(row.id)
         return outcomes
 
-    def _deliver_isolated(self, message_id: int, now: datetime,
-                          calling: Callable[[], None] | None = None) -> str | None:
+    @staticmethod
+    def _calls_of(row: outbox.DueRow) -> list[str]:
+        calls = CALLS.get(row.method, [row.method])
+        if row.unsure and row.method == "chat.postMessage":
+            return ["conversations.history", *calls]  # it looks in history first
+        return calls
+
+    @staticmethod
+    def _isolated(deliver: Callable[..., str | None], subject, now: datetime, *args, **options) -> str | None:
         """Deliver one message; whatever goes wrong with it never stops the others."""
         try:
-            return self._deliver(message_id, now, calling)
+            return deliver(subject, now, *args, **options)
         except Exception:
             # A bug or a lost database: the claim lapses and the message is tried again after the lease.
-            log.exception("outbox message %s could not be delivered; it stays due", message_id)
+            log.exception("outbox message %s could not be delivered; it stays due",
+                          getattr(subject, "id", subject))
             return "retried"
 
     def _deliver(self, message_id: int, now: datetime, calling: Callable[[], None] | None = None) -> str | None:
@@ -185,7 +280,14 @@ class OutboxSender:
             claimed = outbox.claim_many(session=session, message_ids=[message_id], now=now, lease=LEASE)
         if not claimed:
             return None  # another sender has it
-        row = claimed[0]
+        return self._deliver_claimed(claimed[0], now, calling)
+
+    def _deliver_claimed(self, row: OutboxMessage, now: datetime, calling: Callable[[], None] | None = None, *,
+                         sent: list[tuple[OutboxMessage, str | None]] | None = None,
+                         recent: dict[str, str | None] | None = None) -> str:
+        """Resolve, re-check, send and record a row this sender claimed. With `sent`, a successful send is
+        appended there for the caller to record (with others) instead of being recorded here; `recent`
+        then holds the ts of what was sent before it, for a reply to a message not yet recorded."""
         resolve = self.resolvers.get(row.purpose)
         if resolve is not None:  # C: who it goes to is looked up now, at sending (a page names today's holders)
             try:
@@ -202,7 +304,8 @@ class OutboxSender:
         # Read only (no write lock): whether it is still wanted, its parent's ts, its attachment.
         with read_scope(self.engine) as session:
             wanted = self.still_wanted.get(row.purpose)
-            prepared = None if wanted is not None and not wanted(session, row) else self._prepare(session, row)
+            prepared = None if wanted is not None and not wanted(session, row) else self._prepare(session, row,
+                                                                                                 recent or {})
         if prepared is None:
             with session_scope(self.engine) as session:
                 outbox.finish(session=session, row=row, values={"status": OutboxStatus.CANCELLED, "last_error": None})
@@ -222,22 +325,47 @@ class OutboxSender:
             ts = self._send(row, blocks=blocks, attachment=attachment, thread_ts=thread_ts, target_ts=target_ts)
         except SlackFault as fault:
             return self._record_fault(row, fault, now)
+        if sent is not None:
+            sent.append((row, ts))
+            if recent is not None:
+                recent[row.key] = ts
+            return "sent"
         with session_scope(self.engine) as session:
-            if outbox.finish(session=session, row=row, values={"status": OutboxStatus.SENT, "ts": ts, "sent_at": now,
-                                                               "last_error": None, "unsure_until": None}):
-                hook = self.on_sent.get(row.purpose)
-                if hook is not None:
-                    hook(session, row, ts, now)
-                metrics.POSTS_SENT.labels(kind=row.purpose).inc()
-                if row.purpose in metrics.PAGE_KINDS:
-                    sev = metric_rows.incident_severity(session=session, incident_id=row.subject_id)
-                    metrics.PAGES_SENT.labels(severity=metrics.severity(sev)).inc()
+            self._record_sent(session, row, ts, now)
         return "sent"
 
-    def _prepare(self, session: Session, row: OutboxMessage) -> tuple:
-        """(thread ts, target ts, blocks, attachment, why it cannot be rendered) of a claimed row."""
-        thread_ts = self._ts_of(session, row, row.thread_key)
-        target_ts = self._ts_of(session, row, row.target_key)
+    def _hand_back(self, row: OutboxMessage, now: datetime, until: datetime) -> str:
+        """Return a claimed row unsent, due at `until`, its attempt not spent."""
+        with session_scope(self.engine) as session:
+            outbox.finish(session=session, row=row, values={
+                "status": OutboxStatus.PENDING, "attempts": row.attempts - 1, "next_attempt_at": until})
+        self.pacer.release(row.id)
+        return "deferred"
+
+    def _record_sent(self, session: Session, row: OutboxMessage, ts: str | None, now: datetime) -> None:
+        """Record a claimed row as sent, with what its purpose's hook keeps of it, if the claim is still ours."""
+        if outbox.finish(session=session, row=row, values=self._sent_values(ts, now)):
+            self._after_sent(session, row, ts, now)
+
+    @staticmethod
+    def _sent_values(ts: str | None, now: datetime) -> dict:
+        return {"status": OutboxStatus.SENT, "ts": ts, "sent_at": now, "last_error": None, "unsure_until": None}
+
+    def _after_sent(self, session: Session, row: OutboxMessage, ts: str | None, now: datetime) -> None:
+        """What a recorded send brings about: its purpose's hook, and the counts."""
+        hook = self.on_sent.get(row.purpose)
+        if hook is not None:
+            hook(session, row, ts, now)
+        metrics.POSTS_SENT.labels(kind=row.purpose).inc()
+        if row.purpose in metrics.PAGE_KINDS:
+            sev = metric_rows.incident_severity(session=session, incident_id=row.subject_id)
+            metrics.PAGES_SENT.labels(severity=metrics.severity(sev)).inc()
+
+    def _prepare(self, session: Session, row: OutboxMessage, recent: dict[str, str | None]) -> tuple:
+        """(thread ts, target ts, blocks, attachment, why it cannot be rendered) of a claimed row; `recent`: the ts
+        of messages sent in this drain and not yet recorded, by key."""
+        thread_ts = recent.get(row.thread_key) or self._ts_of(session, row, row.thread_key)
+        target_ts = recent.get(row.target_key) or self._ts_of(session, row, row.target_key)
         try:
             # Drawn now, from the rows as they are: what cannot be drawn (a value no chart can plot)
             # never will be, so the message fails with the reason instead of being retried for ever.

@@ -123,6 +123,14 @@ class Pacer:
                         self._calls[key] = _Bucket(interval, burst)
                     self._calls[key].take(at)
 
+    def held_until(self, *, team_id: str, channel: str, calls: list[str], now: datetime) -> datetime | None:
+        """When the calls that left (and the 429s met) let a row already given its slot go, if later than now."""
+        if not self.enabled:
+            return None
+        with self._lock:
+            earliest = self._called_earliest(team_id, channel, calls, now)
+        return earliest if earliest > now + timedelta(milliseconds=1) else None
+
     def _called_earliest(self, team_id: str, channel: str, calls: list[str], now: datetime) -> datetime:
         found = [self._calls.get(key) for call in calls for key, _, _ in self._bucket_specs(team_id, channel, call)]
         return max([now, *(bucket.earliest(now) for bucket in found if bucket is not None)])

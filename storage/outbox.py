@@ -167,6 +167,18 @@ def finish(*, session: Session, row: OutboxMessage, values: dict) -> bool:
     return result.rowcount == 1
 
 
+def finish_all(*, session: Session, rows: list[OutboxMessage], values: list[dict]) -> bool:
+    """Record the outcomes of claimed rows (the same columns for each) in one statement: True when every claim was
+    still ours; False when any was lost, and the caller must roll back and record each with `finish`."""
+    if not rows:
+        return True
+    keys = tuple(sorted(values[0]))
+    result = session.connection().execute(_finish_statement(keys), [
+        {"claimed_id": row.id, "claimed_version": row.version, "next_version": row.version + 1,
+         **{f"new_{key}": value[key] for key in keys}} for row, value in zip(rows, values, strict=True)])
+    return result.rowcount == len(rows)
+
+
 def by_key(*, session: Session, team_id: str, key: str) -> OutboxMessage | None:
     """The message queued under a key."""
     return session.exec(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
@@ -13,8 +14,14 @@ from storage.models import Initiative, RoleAssignment, RoleCover
 
 
 def get_initiative(*, session: Session, team_id: str, key: str) -> Initiative | None:
-    statement = select(Initiative).where(Initiative.team_id == team_id, Initiative.key == key)
-    return session.exec(statement).first()
+    return session.exec(_initiative_by_key(), params={"team_id": team_id, "key": key}).first()
+
+
+# Nearly every command reads the initiative and who acts in its roles: those two statements are built once
+# (building one costs about as much as running it on SQLite).
+@cache
+def _initiative_by_key() -> Select:
+    return select(Initiative).where(Initiative.team_id == bindparam("team_id"), Initiative.key == bindparam("key"))
 
 
 class Duplicate(Exception):
@@ -71,13 +78,18 @@ def _held(where) -> Select:
     )
 
 
+@cache
+def _held_in_initiative() -> Select:
+    return _held(RoleAssignment.initiative_id == bindparam("initiative_id"))
+
+
 def active_roles(*, session: Session, initiative_id: int) -> dict[str, str]:
     """Return role -> Slack user id of whoever acts in each role now: the holder, or the person covering them.
 
     Every prompt, reminder, page and permission check reads holders here, so a cover takes effect everywhere.
     `assigned_roles` gives the holders themselves.
     """
-    rows = session.exec(_held(RoleAssignment.initiative_id == initiative_id))
+    rows = session.exec(_held_in_initiative(), params={"initiative_id": initiative_id})
     return {row.role: cover or row.user_id for row, cover in rows}
 
 

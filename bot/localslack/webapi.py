@@ -194,6 +194,14 @@ class SlackState:
     ephemerals: list[dict] = field(default_factory=list)
 
 
+class _SlackHTTPServer(ThreadingHTTPServer):
+    """Slack takes many connections at once: a listen backlog of 5 (the standard library's default) would
+    drop the connections of a sender with more calls in flight, each then retried a second later."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class LocalSlack:
     """The server. `start()` binds 127.0.0.1 on a free port; `api_url` is the base for WebClient."""
 
@@ -214,8 +222,7 @@ class LocalSlack:
         self._ids = itertools.count(1)
         self.trigger_ttl = 3.0  # seconds a click's trigger_id can be exchanged for a modal (views.open)
         self._exchanged: set[str] = set()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _SlackHTTPServer((host, port), _handler_for(self))
         self._thread: threading.Thread | None = None
         self.add_channel("C0GENERAL", "general")
 

@@ -3,6 +3,7 @@
 import threading
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bot.outbox import OutboxSender
@@ -458,3 +459,75 @@ def test_many_channels_are_sent_side_by_side_yet_each_channel_keeps_its_order(st
     for index, channel in enumerate(channels):
         assert [m["text"] for m in slack.posts(channel)] == [f"message {n}" for n in range(index, 60, 12)]
     assert steward.drain(now + timedelta(minutes=1)).sent == 0  # each exactly once
+
+
+def test_sent_messages_whose_recording_fails_are_found_in_slack_and_never_posted_twice(steward, slack):
+    channels = [f"C0LOST{n}" for n in range(3)]
+    now = datetime.now(UTC)
+    with Session(steward.engine) as session:
+        for n, channel in enumerate(channels):
+            slack.add_channel(channel, channel.lower())
+            outbox.enqueue(session=session, team_id="T0LOCAL", key=f"lost:{n}", channel_id=channel,
+                           text=f"message {n}", blocks="[]", purpose="notice", at=now)
+        session.commit()
+    broken = {"lost:1"}
+
+    def record(session, row, ts, at):  # recording one sent message fails for a while, as a bug in a hook would
+        if row.key in broken:
+            raise RuntimeError("the hook failed")
+
+    sender = OutboxSender(engine=steward.engine, slack=steward.runtime.sender.slack, on_sent={"notice": record})
+    sender.drain(now)
+    assert [len(slack.posts(c)) for c in channels] == [1, 1, 1]  # Slack took all three...
+    # ...the other two were recorded with it: one failure does not strand the batch.
+    assert [r.status for r in rows(steward)] == ["sent", "sending", "sent"]
+    broken.clear()
+
+    assert sender.drain(now + timedelta(seconds=30)).sent == 0  # its claim holds for its lease
+    assert sender.drain(now + timedelta(seconds=61)).sent == 1  # then it is looked for in Slack, and found
+    assert [len(slack.posts(c)) for c in channels] == [1, 1, 1]
+    assert [(r.status, r.ts) for r in rows(steward)] == [("sent", slack.posts(c)[0]["ts"]) for c in channels]
+
+
+def test_a_reply_queued_with_its_parent_goes_in_the_same_drain_into_the_thread(steward, slack):
+    now = datetime.now(UTC)
+    with Session(steward.engine) as session:
+        outbox.enqueue(session=session, team_id="T0LOCAL", key="root", channel_id="C0OPS", text="root",
+                       blocks="[]", purpose="notice", at=now)
+        outbox.enqueue(session=session, team_id="T0LOCAL", key="reply", channel_id="C0OPS", text="reply",
+                       blocks="[]", purpose="notice", at=now, thread_key="root")
+        slack.add_channel("C0OTHER", "other")  # a second channel: the batch goes side by side
+        outbox.enqueue(session=session, team_id="T0LOCAL", key="other", channel_id="C0OTHER", text="other",
+                       blocks="[]", purpose="notice", at=now)
+        session.commit()
+    result = steward.drain(now)
+    assert (result.sent, result.retried) == (3, 0)  # the reply did not wait for its parent to be recorded
+    root = slack.posts("C0OPS")[0]
+    assert [m["text"] for m in slack.thread("C0OPS", root["ts"])] == ["reply"]
+
+
+def test_a_claim_taken_over_during_a_batch_is_not_recorded_over_and_the_others_are(steward, slack):
+    now = datetime.now(UTC)
+    with Session(steward.engine) as session:
+        for n, channel in enumerate(["C0OPS", "C0GENERAL"]):
+            outbox.enqueue(session=session, team_id="T0LOCAL", key=f"race:{n}", channel_id=channel,
+                           text=f"message {n}", blocks="[]", purpose="notice", at=now)
+        session.commit()
+
+    def taken_over(session, row):  # while this sender works, another one takes race:1 over and records it
+        if row.key == "race:0":
+            with Session(steward.engine) as other:
+                other.exec(update(OutboxMessage).where(OutboxMessage.key == "race:1")
+                           .values(status="sent", ts="1.000001", version=OutboxMessage.version + 5))
+                other.commit()
+        return True
+
+    recorded = []  # what this sender's hook saw through: only the sends it still owned
+    sender = OutboxSender(engine=steward.engine, slack=steward.runtime.sender.slack,
+                          still_wanted={"notice": taken_over}, concurrency=1,
+                          on_sent={"notice": lambda session, row, ts, at: recorded.append(row.key)})
+    sender.drain(now)
+    assert recorded == ["race:0"]
+    first, second = rows(steward)
+    assert (first.status, first.ts) == ("sent", slack.posts("C0OPS")[0]["ts"])
+    assert (second.status, second.ts) == ("sent", "1.000001")  # the winner's record stands
