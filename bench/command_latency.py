@@ -3,9 +3,10 @@
 One client sends 800 signed /steward requests to each server, then 20 concurrent clients send 2,000, over
 HTTP on 127.0.0.1 (each request with its own trigger_id, as Slack's: the same one would be a replay).
 Targets: Steward's p50 at one client and p99 at 20 clients within 2x of the bare app's; resident memory
-under 150 MB. Then, in-process, the SQL statements and time of each command (bench/command_profile.py).
+under 150 MB. Then each command alone from one client (its p50 next to the bare app's), and, in-process,
+the SQL statements and time of each command (bench/command_profile.py).
 Usage: .venv/bin/python bench/command_latency.py [--requests 2000] [--clients 20] [--single 800]
-       [--database-url URL] [--profile]
+       [--alone 300] [--database-url URL] [--profile]
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--single", type=int, default=800, help="requests from one client")
+    parser.add_argument("--alone", type=int, default=300, help="requests of each command on its own")
     parser.add_argument("--database-url")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions as well")
     options = parser.parse_args()
@@ -60,6 +62,10 @@ def main() -> None:
         bare_ms = load(bare_port, texts, total=options.requests, clients=options.clients)
         steward_ms = load(steward_port, texts, total=options.requests, clients=options.clients)
         rss, peak = memory_mb(steward.pid)
+        # Each command on its own, one client, next to the bare app's p50: what each costs over HTTP.
+        bare_alone = percentile(load(bare_port, ["help"], total=options.alone, clients=1), 50)
+        alone = [(text, percentile(load(steward_port, [text], total=options.alone, clients=1), 50))
+                 for text in texts]
     finally:
         for process in (steward, bare):
             process.terminate()
@@ -82,6 +88,9 @@ def main() -> None:
     print(f"Steward p50 / bare p50 at 1 client = {one:.2f}x; p99 / bare p99 at {options.clients} clients = "
           f"{ratio:.2f}x (target < 2x each)")
     print(f"Steward memory: idle {idle_rss:.0f} MB, after the load {rss:.0f} MB, peak {peak:.0f} MB (target < 150 MB)")
+    print(f"each command alone, 1 client, {options.alone} requests: p50 (bare Bolt app {bare_alone:.2f} ms)")
+    for text, p50 in sorted(alone, key=lambda item: item[1]):
+        print(f"  {text:<40} {p50:6.2f} ms  {p50 / bare_alone:5.1f}x")
     print_rows(rows)
 
 

@@ -107,6 +107,8 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        # The templates ship with the code: no stat of the template file on every render.
+        auto_reload=False,
     )
     env.filters["mrkdwn"] = mrkdwn_escape
     env.filters["user"] = user_mention
