@@ -9,23 +9,12 @@ from sqlmodel import Session, select
 from storage import audit
 from storage.models import AuditEvent, Incident, RoleCover
 from tests.harness import message_text, reply_text
-
-OWNER, PM, DATA, MLOPS, SPONSOR, IT = ("UOWNER0001", "UPM0000001", "UDATA00001", "UMLOPS0001", "USPONSOR01",
-                                       "UITOWNER01")
-COVER, OTHER = "UCOVER0001", "UOTHER0001"
-T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # a Monday
+from tests.staffing import ALL_ROLES, COVER, DATA, MLOPS, OTHER, OWNER, PM, T0, staff
 
 
 @pytest.fixture
 def staffed(steward):
-    with freeze_time(T0 - timedelta(days=1)):
-        steward.command("initiative create churn Churn predictor stage=operations since=2026-01-05",
-                        channel="C0OPS")
-        for alias, user in (("owner", OWNER), ("pm", PM), ("data", DATA), ("mlops", MLOPS), ("sponsor", SPONSOR),
-                            ("it", IT)):
-            steward.command(f"role assign churn {alias} <@{user}>")
-    steward.drain(T0 - timedelta(days=1))
-    return steward
+    return staff(steward, ALL_ROLES)
 
 
 def command(steward, text, *, user, moment=T0):

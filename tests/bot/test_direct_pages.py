@@ -2,7 +2,6 @@
 buttons, updated in place when anyone acknowledges or resolves; people choose thread-only per severity; the
 holder is looked up when the page is sent."""
 
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
@@ -10,25 +9,12 @@ from sqlmodel import Session, select
 
 from storage.models import IncidentPage, OutboxMessage
 from tests.harness import message_text, reply_text
-
-OWNER, PM, DATA, MLOPS, SPONSOR, OTHER = ("UOWNER0001", "UPM0000001", "UDATA00001", "UMLOPS0001", "USPONSOR01",
-                                          "UOTHER0001")
-T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
-
-
-def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
+from tests.staffing import CORE_ROLES, DATA, MLOPS, OTHER, OWNER, PM, at, root, staff, thread_texts
 
 
 @pytest.fixture
 def staffed(steward):
-    with freeze_time(T0 - timedelta(days=1)):
-        steward.command("initiative create churn Churn predictor stage=operations since=2026-01-05",
-                        channel="C0OPS")
-        for alias, user in (("owner", OWNER), ("pm", PM), ("data", DATA), ("mlops", MLOPS), ("sponsor", SPONSOR)):
-            steward.command(f"role assign churn {alias} <@{user}>")
-    steward.drain(T0 - timedelta(days=1))
-    return steward
+    return staff(steward, CORE_ROLES)
 
 
 def declare(steward, severity="sev1", minutes=0, drain=True):
@@ -41,14 +27,6 @@ def declare(steward, severity="sev1", minutes=0, drain=True):
 
 def dms(slack, user):
     return slack.posts("D" + user[1:])
-
-
-def root(slack):
-    return next(m for m in slack.posts("C0OPS") if "thread_ts" not in m and "INC1" in m["text"])
-
-
-def thread_texts(slack):
-    return [message_text(m) for m in slack.thread("C0OPS", root(slack)["ts"])]
 
 
 def buttons(message):

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from storage.models import AuditEvent, Incident
 from tests.harness import ADMIN, Steward, make_settings, message_text
+from tests.staffing import thread_texts
 
 OWNER, PM, DATA, MLOPS, ONCALL = "UOWNER0001", "UPM0000001", "UDATA00001", "UMLOPS0001", "UONCALL001"
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
@@ -33,11 +34,6 @@ def declare(steward, severity="sev1", minutes=0):
     with freeze_time(at(minutes)):
         steward.command(f"incident declare churn {severity} Scores are all zero", user=MLOPS)
     steward.drain(at(minutes))
-
-
-def thread_texts(slack):
-    root = next(m for m in slack.posts("C0OPS") if "thread_ts" not in m and "INC1" in m["text"])
-    return [message_text(m) for m in slack.thread("C0OPS", root["ts"])]
 
 
 def dms(slack, user):

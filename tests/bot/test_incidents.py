@@ -1,7 +1,7 @@
 """Incidents end to end: declared by command, escalated by sweeps, acknowledged and resolved by people."""
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from freezegun import freeze_time
@@ -11,26 +11,27 @@ from bot.runtime import build_runtime
 from storage.db import make_engine
 from storage.models import AuditEvent, Deviation, Incident
 from tests.harness import message_text, reply_text
-
-OWNER, PM, DATA, MLOPS, SPONSOR, IT, OTHER = ("UOWNER0001", "UPM0000001", "UDATA00001", "UMLOPS0001", "USPONSOR01",
-                                             "UITOWNER01", "UOTHER0001")
-T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
-
-
-def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
+from tests.staffing import (
+    ALL_ROLES,
+    DATA,
+    IT,
+    MLOPS,
+    OTHER,
+    OWNER,
+    PM,
+    SPONSOR,
+    T0,
+    at,
+    incident,
+    root,
+    staff,
+    thread_texts,
+)
 
 
 @pytest.fixture
 def staffed(steward):
-    with freeze_time(T0 - timedelta(days=1)):
-        steward.command("initiative create churn Churn predictor stage=operations since=2026-01-05",
-                        channel="C0OPS")
-        for alias, user in (("owner", OWNER), ("pm", PM), ("data", DATA), ("mlops", MLOPS), ("sponsor", SPONSOR),
-                            ("it", IT)):
-            steward.command(f"role assign churn {alias} <@{user}>")
-    steward.drain(T0 - timedelta(days=1))
-    return steward
+    return staff(steward, ALL_ROLES)
 
 
 def declare(steward, text="incident declare churn sev1 Scores are all zero", user=PM, minutes=0):
@@ -38,19 +39,6 @@ def declare(steward, text="incident declare churn sev1 Scores are all zero", use
         response = steward.command(text, user=user)
     steward.drain(at(minutes))
     return response
-
-
-def root(slack):
-    return next(m for m in slack.posts("C0OPS") if "thread_ts" not in m and "INC1" in m["text"])
-
-
-def thread_texts(slack):
-    return [message_text(m) for m in slack.thread("C0OPS", root(slack)["ts"])]
-
-
-def incident(steward) -> Incident:
-    with Session(steward.engine) as session:
-        return session.exec(select(Incident)).one()
 
 
 def test_sev1_climbs_the_matrix_in_its_thread_each_level_once(staffed, slack):

@@ -7,8 +7,9 @@ import pytest
 from freezegun import freeze_time
 from sqlmodel import Session, select
 
-from storage.models import AuditEvent, Incident
+from storage.models import AuditEvent
 from tests.harness import ADMIN, message_text, reply_text
+from tests.staffing import incident, root
 from tests.tamper import tamper
 
 OWNER, PM, MLOPS, OTHER = "UOWNER0001", "UPM0000001", "UMLOPS0001", "UOTHER0001"
@@ -28,15 +29,6 @@ def declared(steward, slack):
         steward.command("incident declare churn sev2 Drift alarm", user=PM, channel="C0OPS")
     steward.drain(T0)
     return steward
-
-
-def root(slack) -> dict:
-    return next(m for m in slack.posts("C0OPS") if "thread_ts" not in m and "INC1" in m["text"])
-
-
-def incident(steward) -> Incident:
-    with Session(steward.engine) as session:
-        return session.exec(select(Incident)).one()
 
 
 def resolve_values(text: str) -> dict:

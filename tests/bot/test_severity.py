@@ -3,33 +3,19 @@ ladder from now with the new severity's matrix, frozen again, says so in the thr
 pages the level now due at once, lowering pages no one."""
 
 import json
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
 from sqlmodel import Session, select
 
-from storage.models import AuditEvent, Incident
+from storage.models import AuditEvent
 from tests.harness import message_text, reply_text
-
-OWNER, PM, DATA, MLOPS, SPONSOR, OTHER = ("UOWNER0001", "UPM0000001", "UDATA00001", "UMLOPS0001", "USPONSOR01",
-                                          "UOTHER0001")
-T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
-
-
-def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
+from tests.staffing import CORE_ROLES, DATA, MLOPS, OTHER, OWNER, PM, at, incident, root, staff, thread_texts
 
 
 @pytest.fixture
 def staffed(steward):
-    with freeze_time(T0 - timedelta(days=1)):
-        steward.command("initiative create churn Churn predictor stage=operations since=2026-01-05",
-                        channel="C0OPS")
-        for alias, user in (("owner", OWNER), ("pm", PM), ("data", DATA), ("mlops", MLOPS), ("sponsor", SPONSOR)):
-            steward.command(f"role assign churn {alias} <@{user}>")
-    steward.drain(T0 - timedelta(days=1))
-    return steward
+    return staff(steward, CORE_ROLES)
 
 
 def run(steward, text, minutes, user=PM):
@@ -37,19 +23,6 @@ def run(steward, text, minutes, user=PM):
         response = steward.command(text, user=user)
     steward.drain(at(minutes))
     return reply_text(response)
-
-
-def root(slack):
-    return next(m for m in slack.posts("C0OPS") if "thread_ts" not in m and "INC1" in m["text"])
-
-
-def thread_texts(slack):
-    return [message_text(m) for m in slack.thread("C0OPS", root(slack)["ts"])]
-
-
-def incident(steward) -> Incident:
-    with Session(steward.engine) as session:
-        return session.exec(select(Incident)).one()
 
 
 def test_raising_pages_the_level_now_due_at_once_and_re_plans_the_rest(staffed, slack):

@@ -1,7 +1,6 @@
 """Thread replies are part of the incident: kept on its timeline, and a role holder's reply is a status update."""
 
 import json
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
@@ -9,15 +8,9 @@ from sqlmodel import Session, select
 
 from storage.models import IncidentTimelineEntry
 from tests.harness import message_text, reply_text
+from tests.staffing import ALL_ROLES, COVER, DATA, MLOPS, OTHER, PM, T0, at, staff
 
-OWNER, PM, DATA, MLOPS, SPONSOR, IT = ("UOWNER0001", "UPM0000001", "UDATA00001", "UMLOPS0001", "USPONSOR01",
-                                       "UITOWNER01")
-OTHER, COVER, BOT = "UOTHER0001", "UCOVER0001", "UBOTSTEWARD"
-T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
-
-
-def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
+BOT = "UBOTSTEWARD"
 
 
 def ts(minutes: float) -> str:
@@ -27,12 +20,7 @@ def ts(minutes: float) -> str:
 @pytest.fixture
 def acknowledged(steward, slack):
     """A sev1 on a staffed initiative, acknowledged at +5: status requests fall due every 30 minutes from then."""
-    with freeze_time(T0 - timedelta(days=1)):
-        steward.command("initiative create churn Churn predictor stage=operations since=2026-01-05",
-                        channel="C0OPS")
-        for alias, user in (("owner", OWNER), ("pm", PM), ("data", DATA), ("mlops", MLOPS), ("sponsor", SPONSOR),
-                            ("it", IT)):
-            steward.command(f"role assign churn {alias} <@{user}>")
+    staff(steward, ALL_ROLES, drain=False)
     with freeze_time(T0):
         steward.command("incident declare churn sev1 Scores are all zero", user=PM)
     steward.drain(T0)
