@@ -16,7 +16,7 @@ from bot.services import rollout as rollout_flows
 from bot.services.calendar import schedule_for
 from bot.services.context import Services
 from bot.services.kpis import CHART_DAYS, current_standings
-from bot.services.steps import StepResult, each_row
+from bot.services.steps import StepResult, each_due_row, each_row
 from messages import reviews as review_messages
 from states import OPEN_REVIEW, ReviewStatus
 from storage import counters, records, repository, reviews
@@ -81,14 +81,16 @@ def materialize_due(services: Services, *, now: datetime) -> StepResult:
     Each initiative runs in its own transaction: one that fails stays due and is reported, the others go on.
     """
     result = StepResult("reviews", counts={"missed": 0, "superseded": 0})
-    with read_scope(services.engine) as session:
-        due = reviews.initiatives_due(session=session, now=now)
+
+    def due() -> list[Initiative]:
+        with read_scope(services.engine) as session:
+            return reviews.initiatives_due(session=session, now=now)
 
     def materialize(initiative: Initiative) -> int:
         with session_scope(services.engine) as session:
             return _materialize_one(session, initiative, services.cadence, now, result, kpis=services.kpis)
 
-    return each_row(result, due, _initiative_row, materialize)
+    return each_due_row(result, due, _initiative_row, materialize, key=lambda initiative: initiative.id)
 
 
 def _initiative_row(initiative: Initiative) -> str:
@@ -178,14 +180,17 @@ def _supersede(session: Session, initiative: Initiative, stale: Review, rule: Ca
 def send_reminders(services: Services, *, now: datetime) -> StepResult:
     """Queue the reminders due at `now`; after downtime only the latest reminder of each review goes out."""
     result = StepResult("reminders")
-    with read_scope(services.engine) as session:
-        due = reviews.reminders_due(session=session, now=now)
+
+    def due() -> list[Review]:
+        with read_scope(services.engine) as session:
+            return reviews.reminders_due(session=session, now=now)
 
     def remind(review: Review) -> bool:
         with session_scope(services.engine) as session:
             return _remind_one(session, review, services.cadence, now)
 
-    return each_row(result, due, lambda review: f"review R{review.number} ({review.team_id})", remind)
+    return each_due_row(result, due, lambda review: f"review R{review.number} ({review.team_id})", remind,
+                        key=lambda review: review.id)
 
 
 def _remind_one(session: Session, review: Review, cadence: Cadence, now: datetime) -> bool:
@@ -247,14 +252,17 @@ def escalate_overdue(services: Services, *, now: datetime) -> StepResult:
     """Escalate, once, every review still open OVERDUE_DAYS after it fell due: to the executive sponsor, or the
     Steward admins while the sponsor is vacant. Each review in its own transaction; the claim makes it once."""
     result = StepResult("overdue_reviews")
-    with read_scope(services.engine) as session:
-        due = reviews.overdue(session=session, due_before=now - timedelta(days=rules.OVERDUE_DAYS))
+
+    def due() -> list[Review]:
+        with read_scope(services.engine) as session:
+            return reviews.overdue(session=session, due_before=now - timedelta(days=rules.OVERDUE_DAYS))
 
     def escalate(review: Review) -> bool:
         with session_scope(services.engine) as session:
             return _escalate_one(session, services, review, now)
 
-    return each_row(result, due, lambda review: f"review R{review.number} ({review.team_id})", escalate)
+    return each_due_row(result, due, lambda review: f"review R{review.number} ({review.team_id})", escalate,
+                        key=lambda review: review.id)
 
 
 def _escalate_one(session: Session, services: Services, review: Review, now: datetime) -> bool:

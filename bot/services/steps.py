@@ -54,3 +54,18 @@ def each_row(result: StepResult, rows: Iterable[Row], describe: Callable[[Row], 
             continue
         result.done += int(outcome or 0)
     return result
+
+
+def each_due_row(result: StepResult, fetch: Callable[[], list[Row]], describe: Callable[[Row], str],
+                 work: Callable[[Row], int | bool | None], *, key: Callable[[Row], object]) -> StepResult:
+    """`each_row` over everything due, not only the first page `fetch` returns: fetch again while it gives rows
+    not yet tried in this pass. Ten thousand reviews falling due at nine on a Monday are all prompted by that
+    sweep, not 500 a sweep over the next twenty minutes. A row that failed is not tried twice in one pass,
+    and a page of nothing but such rows ends the pass (the rest wait for the next sweep, as before)."""
+    tried: set[object] = set()
+    while True:
+        rows = [row for row in fetch() if key(row) not in tried]
+        if not rows:
+            return result
+        tried.update(key(row) for row in rows)
+        each_row(result, rows, describe, work)
