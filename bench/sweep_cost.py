@@ -1,7 +1,8 @@
-"""Sweep cost when nothing is due: 10, 1,000 and 10,000 initiatives with a million past reviews.
+"""Sweep cost when nothing is due: 10, 1,000 and 10,000 initiatives with a million past reviews; then the cost
+of the work itself: 1,000 initiatives whose reviews fall due at one moment, prompted by one sweep.
 
 Target: under 20 ms at the largest, growing with the work due, not with history.
-Usage: .venv/bin/python bench/sweep_cost.py [--database-url URL] [--reviews 1000000]
+Usage: .venv/bin/python bench/sweep_cost.py [--database-url URL] [--reviews 1000000] [--due 1000]
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url")
     parser.add_argument("--reviews", type=int, default=1_000_000)
+    parser.add_argument("--due", type=int, default=1_000, help="initiatives due at one moment")
     options = parser.parse_args()
     slack = LocalSlack().start()
     print(f"machine: {os.cpu_count()} cores; {options.reviews:,} past reviews spread over the initiatives")
@@ -81,7 +83,35 @@ def main() -> None:
         runtime.stop()
         if options.database_url:
             break
+    prompt_cost(slack, options)
     slack.stop()
+
+
+def prompt_cost(slack: LocalSlack, options) -> None:
+    """One sweep with `--due` initiatives due at once: every prompt is queued by it (none waits for the next)."""
+    url = f"sqlite:///{tempfile.mkdtemp()}/due.db" if not options.database_url else options.database_url
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(Initiative), [
+            {"team_id": "T0BENCH", "key": f"due{n}", "name": f"Initiative {n}", "channel_id": "C0OPS",
+             "stage": "operations", "stage_entered_at": NOW - timedelta(days=40), "timezone": "UTC",
+             "created_by": "UADMIN0001", "created_at": NOW - timedelta(days=40), "archived": False,
+             "cadence_next_at": NOW - timedelta(minutes=1), "kpi_silent_after": NOW + timedelta(days=5)}
+            for n in range(options.due)])
+    settings = load_settings(_env_file=None, slack_bot_token=slack.token, slack_api_url=slack.api_url,
+                             database_url=url, slack_signing_secret="s")
+    runtime = build_runtime(settings, engine=engine, migrate=False, with_app=False)
+    from bot.services.cadence import materialize_due
+
+    cpu = time.process_time()
+    started = time.perf_counter()
+    result = materialize_due(runtime.services, now=NOW)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"{options.due} initiatives due at one moment: one sweep queued {result.done} prompts in {elapsed:.2f} s "
+          f"({elapsed / max(result.done, 1) * 1000:.1f} ms and {cpu / max(result.done, 1) * 1000:.1f} ms of CPU "
+          f"a prompt)")
+    runtime.stop()
 
 
 if __name__ == "__main__":
