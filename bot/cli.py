@@ -273,7 +273,10 @@ def _moment(text: str | None) -> datetime:
 
 @cli.command()
 def sweep(at: Annotated[str | None, typer.Option(help="Run as of this ISO 8601 time (default now; no zone = UTC).")]
-          = None) -> None:
+          = None,
+          linger: Annotated[int, typer.Option(min=0, max=3600, help="Without --at: go on sending, for up to this "
+                                              "many seconds, what Slack's pace holds back (keep it under the "
+                                              "interval of a cron job).")] = 50) -> None:
     """Run once all work due at or before a moment: prompts, reminders, and what the outbox holds."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = _settings()
@@ -287,6 +290,11 @@ def sweep(at: Annotated[str | None, typer.Option(help="Run as of this ISO 8601 t
     runtime = _runtime(settings)
     report = runtime.sweep(moment)
     typer.echo(f"sweep as of {moment.isoformat()}: {report.summary()}")
+    if at is None and linger:
+        # A burst Slack's pace spreads out (a channel takes a post a second) goes out now, not a cron run later.
+        sent = runtime.send_what_falls_due(until=moment + timedelta(seconds=linger))
+        if sent:
+            typer.echo(f"then, at Slack's pace: {sent} sent")
     runtime.stop()
     if report.failures:
         # A cron job or an operator must notice: the failed rows stay due and are retried next sweep.

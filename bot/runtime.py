@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from slack_bolt import App
 from sqlalchemy import Engine
 
-from bot import logging_setup
+from bot import clock, logging_setup
 from bot.app import create_app
 from bot.config import Settings
 from bot.org_config import load_org_config
@@ -17,9 +18,10 @@ from bot.outbox import OutboxSender
 from bot.pacing import Pacer
 from bot.services import cadence, channels, distribution, incidents, kpis, pages, paging_targets
 from bot.services.context import Services
+from bot.services.steps import StepResult
 from bot.services.sweep import URGENT_STEPS, SweepReport, run_step, run_sweep, steps
 from bot.slack_port import SlackPort, make_web_client
-from bot.worker import DueWorker
+from bot.worker import DueWorker, seconds_to_wait
 from storage import incidents as incident_rows
 from storage import outbox
 from storage.db import make_engine, read_scope, upgrade
@@ -46,16 +48,26 @@ class Runtime:
         self.services.notify_outbox()
         return report
 
-    def urgent_work(self, now: datetime) -> None:
+    def urgent_work(self, now: datetime) -> list[StepResult]:
         """What must not wait for the next sweep: escalation pages and the outbox, each under its own guard."""
-        for name, step in steps(self.sender):
-            if name in URGENT_STEPS:
-                run_step(name, step, self.services, now)
+        return [run_step(name, step, self.services, now) for name, step in steps(self.sender) if name in URGENT_STEPS]
 
     def next_urgent_at(self) -> datetime | None:
         with read_scope(self.engine) as session:
             moments = [outbox.next_due_at(session=session), incident_rows.next_due_at(session=session)]
         return min((m for m in moments if m is not None), default=None)
+
+    def send_what_falls_due(self, *, until: datetime) -> int:
+        """Do the urgent work (the outbox, escalation pages) as it falls due until `until`, waiting in between:
+        what a one-shot sweep from cron does with the rows Slack's pace moved on, instead of leaving them to the
+        next run a minute later. Returns how many messages went out."""
+        sent = 0
+        while True:
+            sent += sum(result.done for result in self.urgent_work(clock.now()) if result.name == "outbox")
+            following = self.next_urgent_at()
+            if following is None or following > until:
+                return sent
+            time.sleep(seconds_to_wait(following, clock.now(), idle_seconds=(until - clock.now()).total_seconds()))
 
     def start_background(self) -> None:
         """Start the due-work thread (flows wake it when they queue messages) and the sweep's timer."""

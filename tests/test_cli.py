@@ -300,3 +300,24 @@ def steward_now():
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def test_a_sweep_from_cron_sends_what_slacks_pace_held_back_before_it_exits(steward, slack, tmp_path):
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from storage import outbox
+
+    # Five notices for one channel: Slack takes three at once, then one a second.
+    with Session(steward.engine) as session:
+        for n in range(5):
+            outbox.enqueue(session=session, team_id="T0LOCAL", key=f"cron:{n}", channel_id="C0OPS",
+                           text=f"notice {n}", blocks="[]", purpose="notice", at=datetime.now(UTC))
+        session.commit()
+    result = run_cli("sweep", env=_env(slack, steward.settings.database_url), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # Not three now and the rest a cron run later: all five, in order, before the sweep exits.
+    assert [m["text"] for m in slack.posts("C0OPS")] == [f"notice {n}" for n in range(5)]
+    assert "Slack: 3 sent" in result.stdout and "then, at Slack's pace: 2 sent" in result.stdout
+    assert slack.limits.limited == []
