@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.domain.kpis import KPIS, Reading
 from bot.errors import NotFound, PermissionDenied
-from bot.services import kpis
+from bot.services import kpis, tokens
 from bot.services.context import Services
 
 PATH = re.compile(r"^/api/v1/initiatives/(?P<key>[a-z][a-z0-9-]{1,39})/kpis/?$")
@@ -79,7 +79,7 @@ def _bearer(headers: dict[str, str]) -> str:
 
 def _authorize(services: Services, token: str, key: str) -> None:
     try:
-        kpis.authorize(services, token=token, key=key)
+        tokens.authorize(services, token=token, key=key)
     except NotFound:
         raise ApiError(401, "unknown or revoked token") from None
     except PermissionDenied:
@@ -244,7 +244,7 @@ def _distribution(services: Services, *, method: str, key: str, headers: dict[st
             raise ApiError(405, "use POST")
         token = _bearer(headers)
         try:
-            distribution.authorize(services, token=token, key=key)  # before the body is even looked at
+            tokens.authorize(services, token=token, key=key)  # before the body is even looked at
         except NotFound:
             raise ApiError(401, "unknown or revoked token") from None
         except PermissionDenied:

@@ -138,6 +138,16 @@ class SignoffButton:
         return cls(key, _subject(subject, cls.what, fallback))
 
 
+def _numbered(value: object, number: re.Pattern, what: str, fallback: str) -> tuple[int, str | None, str | None]:
+    """(number, channel, reply url) of "<INC|R><n>|<channel>[|<reply url>]"; a stale form's error otherwise."""
+    parts = str(value or "").split("|")
+    match = number.match(parts[0])
+    channel = parts[1] if len(parts) > 1 else ""
+    if match is None or len(parts) > 3 or not _CHANNEL.match(channel):
+        raise _stale(what, fallback)
+    return int(match.group(1)), channel or None, _reply_url(parts, 2)
+
+
 @dataclass(frozen=True)
 class ResolveForm:
     """The resolve form's private_metadata: the incident and the channel to answer in."""
@@ -152,12 +162,7 @@ class ResolveForm:
 
     @classmethod
     def decode(cls, value: object) -> ResolveForm:
-        parts = str(value or "").split("|")
-        match = _INCIDENT.match(parts[0])
-        channel = parts[1] if len(parts) > 1 else ""
-        if match is None or len(parts) > 3 or not _CHANNEL.match(channel):
-            raise _stale(cls.what, "`/steward incident resolve INC<n> <resolution...>`")
-        return cls(int(match.group(1)), channel or None, _reply_url(parts, 2))
+        return cls(*_numbered(value, _INCIDENT, cls.what, "`/steward incident resolve INC<n> <resolution...>`"))
 
 
 @dataclass(frozen=True)
@@ -196,9 +201,4 @@ class ReviewForm:
 
     @classmethod
     def decode(cls, value: object) -> ReviewForm:
-        parts = str(value or "").split("|")
-        match = _REVIEW.match(parts[0])
-        channel = parts[1] if len(parts) > 1 else ""
-        if match is None or len(parts) > 3 or not _CHANNEL.match(channel):
-            raise _stale(cls.what, "`/steward review done R<n> [notes...]`")
-        return cls(int(match.group(1)), channel or None, _reply_url(parts, 2))
+        return cls(*_numbered(value, _REVIEW, cls.what, "`/steward review done R<n> [notes...]`"))

@@ -14,15 +14,16 @@ from sqlmodel import Session
 
 from bot.domain import distribution as rules
 from bot.domain.gates import DistributionOnRecord
-from bot.errors import Conflict, NotFound, PermissionDenied
+from bot.errors import Conflict
 from bot.org_config import load_distribution_config
 from bot.outbox import queue_message
+from bot.services import tokens as token_flows
 from bot.services.context import Services
 from messages import distribution as distribution_messages
 from storage import distribution as comparisons
-from storage import records, repository, tokens
+from storage import records, repository
 from storage.audit import append_event, bind
-from storage.db import read_scope, session_scope
+from storage.db import session_scope
 from storage.models import DistributionComparison, Initiative
 
 
@@ -36,20 +37,8 @@ def threshold(services: Services) -> float:
     return _threshold(services.settings.steward_config)
 
 
-def _token_for(session: Session, *, token: str, key: str):
-    row = tokens.find_active(session=session, token=token)
-    if row is None:
-        raise NotFound("unknown or revoked token")
-    initiative = repository.get_initiative(session=session, team_id=row.team_id, key=key)
-    if initiative is None or initiative.id != row.initiative_id:
-        raise PermissionDenied(f"this token is not for initiative {key!r}")
-    return row, initiative
 
 
-def authorize(services: Services, *, token: str, key: str) -> None:
-    """The KPI API's tokens: NotFound for an unknown or revoked one, PermissionDenied for another initiative's."""
-    with read_scope(services.engine) as session:
-        _token_for(session, token=token, key=key)
 
 
 def compute(services: Services, *, token: str, key: str, content_type: str, body: bytes, now: datetime) -> dict:
@@ -63,7 +52,7 @@ def compute(services: Services, *, token: str, key: str, content_type: str, body
               "only_production": list(comparison.only_production), "skipped": list(comparison.skipped)}
     line = distribution_messages.summary(comparison)
     with session_scope(services.engine) as session:
-        api_token, initiative = _token_for(session, token=token, key=key)
+        api_token, initiative = token_flows.initiative_token(session, token=token, key=key)
         row = comparisons.add(session=session, row=DistributionComparison(
             team_id=initiative.team_id, initiative_id=initiative.id, threshold=comparison.threshold,
             pilot_rows=comparison.pilot_rows, production_rows=comparison.production_rows,

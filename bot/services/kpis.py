@@ -20,10 +20,10 @@ from bot.domain.kpis import (
     standings,
 )
 from bot.domain.vocabulary import Role, Stage
-from bot.errors import NotFound, PermissionDenied
 from bot.outbox import queue_message
 from bot.services import incidents as incident_flows
 from bot.services import rollout as rollout_flows
+from bot.services import tokens as token_flows
 from bot.services.context import Actor, Services
 from bot.services.lookup import require_initiative, require_record_keeper
 from bot.services.steps import StepResult, each_row
@@ -31,10 +31,10 @@ from messages import kpis as kpi_messages
 from messages.render import Message
 from storage import incidents as incident_rows
 from storage import kpis as kpi_rows
-from storage import records, repository, thresholds, tokens
+from storage import records, repository, thresholds
 from storage.audit import append_event
 from storage.db import lock_row, read_scope, retrying, session_scope
-from storage.models import ApiToken, Initiative, KpiMeasurement
+from storage.models import Initiative, KpiMeasurement
 
 # Only these stages watch for KPI silence: before launch there is nothing in production to measure.
 WATCHED_STAGES = (Stage.LAUNCH, Stage.OPERATIONS)
@@ -89,20 +89,8 @@ def record_measurement(services: Services, actor: Actor, command: KpiRecord) -> 
     return kpi_messages.recorded(standing, key=command.key, value=command.value, zone=zone)
 
 
-def authorize(services: Services, *, token: str, key: str) -> None:
-    """Refuse an unknown or revoked token (NotFound) or another initiative's (PermissionDenied), reading only."""
-    with read_scope(services.engine) as session:
-        _token_for(session, token=token, key=key)
 
 
-def _token_for(session: Session, *, token: str, key: str) -> tuple[ApiToken, Initiative]:
-    row = tokens.find_active(session=session, token=token)
-    if row is None:
-        raise NotFound("unknown or revoked token")
-    initiative = repository.get_initiative(session=session, team_id=row.team_id, key=key)
-    if initiative is None or initiative.id != row.initiative_id:
-        raise PermissionDenied(f"this token is not for initiative {key!r}")
-    return row, initiative
 
 
 def ingest(services: Services, *, token: str, key: str, readings: Sequence[Reading],
@@ -111,7 +99,7 @@ def ingest(services: Services, *, token: str, key: str, readings: Sequence[Readi
 
     def transaction() -> dict[str, bool | None]:
         with session_scope(services.engine) as session:
-            row, initiative = _token_for(session, token=token, key=key)
+            row, initiative = token_flows.initiative_token(session, token=token, key=key)
             # The lock order (README, "Deployment"): the initiative row first, then counters (a breach declares
             # an incident), and the audit head last: every audit event of the batch is appended at the end.
             lock_row(session=session, model=Initiative, key=initiative.id)

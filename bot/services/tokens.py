@@ -1,16 +1,37 @@
-"""Flows for the KPI ingestion tokens an operator creates and revokes from the command line."""
+"""Flows for the API tokens an operator creates and revokes from the command line, and the check of one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.errors import NotFound
+from sqlmodel import Session
+
+from bot.errors import NotFound, PermissionDenied
 from bot.services.context import Services
 from bot.services.lookup import require_initiative
-from storage import tokens
+from storage import repository, tokens
 from storage.audit import append_event
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
+from storage.models import ApiToken, Initiative
+
+
+def initiative_token(session: Session, *, token: str, key: str) -> tuple[ApiToken, Initiative]:
+    """An initiative's token and the initiative: NotFound for an unknown or revoked token, PermissionDenied for
+    another initiative's (the KPI and distribution APIs)."""
+    row = tokens.find_active(session=session, token=token)
+    if row is None:
+        raise NotFound("unknown or revoked token")
+    initiative = repository.get_initiative(session=session, team_id=row.team_id, key=key)
+    if initiative is None or initiative.id != row.initiative_id:
+        raise PermissionDenied(f"this token is not for initiative {key!r}")
+    return row, initiative
+
+
+def authorize(services: Services, *, token: str, key: str) -> None:
+    """`initiative_token`'s refusals, reading only: checked before a request's body is looked at."""
+    with read_scope(services.engine) as session:
+        initiative_token(session, token=token, key=key)
 
 
 @dataclass(frozen=True)
